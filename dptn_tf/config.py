@@ -1,0 +1,200 @@
+"""Typed configuration: dataclasses with the official DPTN defaults, loaded from YAML.
+
+A run's configuration is one `Config`, built from `configs/*.yaml` and then from command-line
+overrides of the form `section.field=value` (for example `train.batch_size=4`). Unknown keys are
+errors, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+@dataclass
+class ModelConfig:
+    """Generator and discriminator hyper-parameters (official defaults, `../shared/DESIGN.md`)."""
+
+    ngf: int = 64
+    img_f: int = 512
+    layers: int = 3
+    num_blocks: int = 3
+    nhead: int = 2
+    num_cabs: int = 2
+    num_ttbs: int = 2
+    image_channels: int = 3
+    pose_channels: int = 18
+    dis_ndf: int = 32
+    dis_img_f: int = 128
+    dis_layers: int = 4
+    negative_slope: float = 0.1
+    norm_epsilon: float = 1e-5
+
+    @property
+    def bottleneck_channels(self) -> int:
+        """Channels of the H/8 features the PTM works on (`ngf * m` of the last encoder layer)."""
+        mult = 1
+        for i in range(self.layers - 1):
+            mult = min(2 ** (i + 1), self.img_f // self.ngf)
+        return self.ngf * mult
+
+
+@dataclass
+class DataConfig:
+    """Where the PATN-format data lives and how it is turned into batches."""
+
+    root: str = "data/synthetic"
+    prefix: str = "synthetic"
+    load_size: tuple[int, int] = (128, 64)
+    old_size: tuple[int, int] = (128, 64)
+    sigma: float = 6.0
+    batch_size: int = 8
+    shuffle_buffer: int = 2048
+    seed: int | None = None
+    deterministic: bool = False
+    num_parallel_calls: int | None = None  # None: tf.data.AUTOTUNE
+    check_images: bool = True  # decode every image once before training starts
+
+
+@dataclass
+class LossConfig:
+    """Weights of the dual-task objective (DeepFashion defaults)."""
+
+    lambda_rec: float = 5.0
+    lambda_g: float = 2.0
+    lambda_content: float = 0.5
+    lambda_style: float = 500.0
+    t_s_ratio: float = 0.5
+    gan_mode: str = "lsgan"
+    vgg_weights: str = "torchvision"
+    vgg_path: str | None = None
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, schedule, logging and run-directory settings."""
+
+    run_dir: str = "runs/default"
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    d_lr_ratio: float = 0.1
+    niter: int = 100
+    niter_decay: int = 100
+    steps_per_epoch: int | None = None
+    validation_steps: int | None = None
+    log_every: int = 100
+    image_every: int = 500
+    strategy: str = "auto"
+    mixed_precision: bool = False
+    jit_compile: bool = False
+    seed: int = 0
+
+
+@dataclass
+class Config:
+    """Everything one run needs."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(_plain(self.to_dict()), sort_keys=False)
+
+
+def _plain(value):
+    """Tuples become lists so that `yaml.safe_dump` writes plain YAML."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _coerce(value, annotation, where: str):
+    """Convert a YAML/CLI value to a field's annotated type, or raise naming the field."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        if isinstance(value, str) and value.lower() in ("none", "null") and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], where)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = yaml.safe_load(value)
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise ValueError(f"{where}: expected a list of {len(args)} values, got {value!r}")
+        return tuple(_coerce(v, a, where) for v, a in zip(value, args))
+    if annotation is bool:
+        if isinstance(value, str):
+            if value.lower() in ("true", "1", "yes"):
+                return True
+            if value.lower() in ("false", "0", "no"):
+                return False
+        if isinstance(value, bool):
+            return value
+        raise ValueError(f"{where}: expected true/false, got {value!r}")
+    if annotation in (int, float, str):
+        try:
+            if annotation is int and isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return annotation(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: expected {annotation.__name__}, got {value!r}") from None
+    return value
+
+
+def _update(section, values: dict, where: str):
+    hints = typing.get_type_hints(type(section))
+    names = {f.name for f in dataclasses.fields(section)}
+    for key, value in values.items():
+        if key not in names:
+            raise ValueError(f"{where}: unknown key '{key}' (known: {', '.join(sorted(names))})")
+        current = getattr(section, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ValueError(f"{where}.{key}: expected a mapping, got {value!r}")
+            _update(current, value, f"{where}.{key}")
+        else:
+            setattr(section, key, _coerce(value, hints[key], f"{where}.{key}"))
+
+
+def apply_overrides(config: Config, overrides: list[str]) -> Config:
+    """Apply `section.field=value` strings (values parsed as YAML) to `config` in place."""
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"override '{item}': expected section.field=value")
+        key, raw = item.split("=", 1)
+        *path, leaf = key.strip().split(".")
+        nested: dict = {leaf: yaml.safe_load(raw) if raw.strip() else raw}
+        for part in reversed(path):
+            nested = {part: nested}
+        _update(config, nested, "config")
+    return config
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Read a YAML file (sections `model`, `data`, `loss`, `train`) over the defaults."""
+    config = Config()
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {path}")
+        values = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(values, dict):
+            raise ValueError(f"{path}: expected a mapping of sections, got {type(values).__name__}")
+        _update(config, values, str(path))
+    return apply_overrides(config, overrides or [])
