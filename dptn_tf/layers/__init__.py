@@ -1,0 +1,19 @@
+"""Custom Keras layers of DPTN, each registered serializable under the package `dptn_tf`."""
+
+from dptn_tf.layers.context_augment_block import ContextAugmentBlock
+from dptn_tf.layers.feedforward import FeedForward
+from dptn_tf.layers.instance_norm import InstanceNormalization
+from dptn_tf.layers.padding import ReflectionPadding2D
+from dptn_tf.layers.pose_transformer import PoseTransformerModule
+from dptn_tf.layers.spectral_norm import SpectralNormConv2D
+from dptn_tf.layers.texture_transfer_block import TextureTransferBlock
+
+__all__ = [
+    "ContextAugmentBlock",
+    "FeedForward",
+    "InstanceNormalization",
+    "PoseTransformerModule",
+    "ReflectionPadding2D",
+    "SpectralNormConv2D",
+    "TextureTransferBlock",
+]

@@ -1,0 +1,69 @@
+"""The DPTN generator: a Siamese network of two tasks joined by the Pose Transformer Module.
+
+`build_generator` returns the training generator, whose outputs are the generated target and
+the source reconstruction. `inference_generator` re-wires the same layers (same weights) into
+the test-time model, which skips the source-to-source decode as the reference does.
+"""
+
+import keras
+
+from dptn_tf.config import ModelConfig
+from dptn_tf.layers import PoseTransformerModule
+from dptn_tf.models.decoder import build_decoder
+from dptn_tf.models.encoders import build_shared_encoder, build_source_encoder
+
+PART_NAMES = ("shared_encoder", "source_encoder", "pose_transformer", "decoder")
+INPUT_NAMES = ("source_image", "source_pose", "target_pose")
+
+
+def _inputs(image_channels: int, pose_channels: int) -> dict:
+    """Named NHWC inputs of any batch size, height and width (H and W divisible by 8)."""
+    channels = {"source_image": image_channels, "source_pose": pose_channels,
+                "target_pose": pose_channels}
+    return {name: keras.Input((None, None, c), name=name) for name, c in channels.items()}
+
+
+def _assemble(parts: dict, inputs: dict, with_source_reconstruction: bool, name: str):
+    x_s, p_s, p_t = (inputs[k] for k in INPUT_NAMES)
+    source_to_source = keras.layers.Concatenate(name="source_to_source_input")([x_s, p_s, p_s])
+    source_to_target = keras.layers.Concatenate(name="source_to_target_input")([x_s, p_s, p_t])
+    f_ss = parts["shared_encoder"](source_to_source)
+    f_st = parts["shared_encoder"](source_to_target)
+    f_s = parts["source_encoder"](x_s)
+    f_st = parts["pose_transformer"](f_ss, f_st, f_s)
+    generated_target = parts["decoder"](f_st)
+    if not with_source_reconstruction:
+        return keras.Model(inputs, generated_target, name=name)
+    outputs = {"generated_target": generated_target,
+               "reconstructed_source": parts["decoder"](f_ss)}
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_generator(config: ModelConfig | None = None) -> keras.Model:
+    """Training generator: `{source_image, source_pose, target_pose}` ->
+    `{"generated_target", "reconstructed_source"}`, both NHWC images in [-1, 1]."""
+    config = config or ModelConfig()
+    parts = {
+        "shared_encoder": build_shared_encoder(config),
+        "source_encoder": build_source_encoder(config),
+        "pose_transformer": PoseTransformerModule(
+            num_heads=config.nhead, num_cabs=config.num_cabs, num_ttbs=config.num_ttbs,
+            negative_slope=config.negative_slope, epsilon=config.norm_epsilon,
+            name="pose_transformer"),
+        "decoder": build_decoder(config),
+    }
+    inputs = _inputs(config.image_channels, config.pose_channels)
+    return _assemble(parts, inputs, with_source_reconstruction=True, name="dptn_training_generator")
+
+
+def generator_parts(generator: keras.Model) -> dict:
+    """The four shared parts of a (training or inference) generator, by name."""
+    return {name: generator.get_layer(name) for name in PART_NAMES}
+
+
+def inference_generator(generator: keras.Model) -> keras.Model:
+    """Test-time generator sharing `generator`'s weights: inputs -> generated target only."""
+    parts = generator_parts(generator)
+    inputs = _inputs(generator.input["source_image"].shape[-1],
+                     generator.input["source_pose"].shape[-1])
+    return _assemble(parts, inputs, with_source_reconstruction=False, name="dptn_generator")
