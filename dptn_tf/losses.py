@@ -1,4 +1,4 @@
-"""DPTN's training losses, each returning one value per example so that they work under tf.distribute.
+"""DPTN's training losses, each giving one value per example so that they work with tf.distribute.
 
 A training step reduces a per-example vector with
 `tf.nn.compute_average_loss(per_example, global_batch_size=...)`: summed over replicas that is the
@@ -94,9 +94,8 @@ def content_loss(fake_features: dict, real_features: dict):
 
 def style_loss(fake_features: dict, real_features: dict):
     """Sum over `STYLE_LAYERS` of the L1 difference of the features' Gram matrices."""
-    return tf.add_n(
-        [l1_loss(gram_matrix(fake_features[n]), gram_matrix(real_features[n])) for n in STYLE_LAYERS]
-    )
+    grams = [(gram_matrix(fake_features[n]), gram_matrix(real_features[n])) for n in STYLE_LAYERS]
+    return tf.add_n([l1_loss(fake, real) for fake, real in grams])
 
 
 def perceptual_loss(vgg, fake, real):

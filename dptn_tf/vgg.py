@@ -86,7 +86,9 @@ def build_vgg19_features(weights: str = "torchvision", path: str | None = None) 
 
 
 def find_torchvision_weights(path: str | None = None) -> Path:
-    """The first of `path`, `$DPTN_WEIGHTS_DIR`, `~/.keras/dptn_tf`, torch's hub cache that has the file."""
+    """The torchvision VGG19 file: `path` if given and present, else the first one found in
+    `$DPTN_WEIGHTS_DIR`, `~/.keras/dptn_tf/` and torch hub's `~/.cache/torch/hub/checkpoints/`.
+    """
     candidates = [Path(path).expanduser()] if path else []
     if os.environ.get("DPTN_WEIGHTS_DIR"):
         candidates.append(Path(os.environ["DPTN_WEIGHTS_DIR"]).expanduser() / TORCHVISION_FILE)

@@ -25,7 +25,7 @@ _TORCHVISION_RELU = {
 
 
 def _random_torchvision_state(torch):
-    """A VGG19 state dict with torchvision's exact key names and shapes (features and classifier)."""
+    """torchvision's VGG19 `features` keys and shapes, plus classifier keys the loader must skip."""
     generator = torch.Generator().manual_seed(0)
     state, index, channels = {}, 0, 3
     for item in _TORCHVISION_CFG:
@@ -33,7 +33,8 @@ def _random_torchvision_state(torch):
             index += 1
             continue
         std = (2.0 / (9 * channels)) ** 0.5
-        state[f"features.{index}.weight"] = torch.randn(item, channels, 3, 3, generator=generator) * std
+        weight = torch.randn(item, channels, 3, 3, generator=generator) * std
+        state[f"features.{index}.weight"] = weight
         state[f"features.{index}.bias"] = torch.randn(item, generator=generator) * 0.1
         index, channels = index + 2, item
     for i, (n_in, n_out) in zip((0, 3, 6), ((25088, 16), (16, 16), (16, 1000))):
@@ -53,8 +54,8 @@ def _torch_reference(torch, state, images):
             x = functional.max_pool2d(x, 2, 2)
             index += 1
             continue
-        x = functional.conv2d(x, state[f"features.{index}.weight"], state[f"features.{index}.bias"], padding=1)
-        x = functional.relu(x)
+        weight, bias = state[f"features.{index}.weight"], state[f"features.{index}.bias"]
+        x = functional.relu(functional.conv2d(x, weight, bias, padding=1))
         taps[index + 1] = x.permute(0, 2, 3, 1).numpy()
         index += 2
     return {name: taps[i] for name, i in _TORCHVISION_RELU.items()}
