@@ -1,0 +1,36 @@
+"""Data: image decoding (`images`), the PATN format (`patn`), the tf.data pipeline (`pipeline`)."""
+
+from dptn_tf.data.images import decode_image, decode_rgb
+from dptn_tf.data.patn import (
+    DatasetError,
+    PatnSplit,
+    annotation_path,
+    check_image_files,
+    format_keypoints,
+    load_split,
+    pairs_path,
+    parse_keypoints,
+    read_annotations,
+    read_pairs,
+    write_annotations,
+    write_pairs,
+)
+from dptn_tf.data.pipeline import make_dataset
+
+__all__ = [
+    "DatasetError",
+    "PatnSplit",
+    "annotation_path",
+    "check_image_files",
+    "decode_image",
+    "decode_rgb",
+    "format_keypoints",
+    "load_split",
+    "make_dataset",
+    "pairs_path",
+    "parse_keypoints",
+    "read_annotations",
+    "read_pairs",
+    "write_annotations",
+    "write_pairs",
+]

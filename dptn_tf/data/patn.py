@@ -1,0 +1,238 @@
+"""The PATN data-set format, read with up-front validation and written atomically.
+
+A root holds `train/` and `test/` image folders, `<prefix>-annotation-<split>.csv`
+(':'-separated `name:keypoints_y:keypoints_x`, each a JSON list of 18 integers, -1 missing) and
+`<prefix>-pairs-<split>.csv` (comma-separated `from,to`). DeepFashion's prefix is `fasion-resize`
+(sic), Market-1501's `market`.
+
+Everything a training run will touch is checked when the split is loaded, so a bad row or a broken
+image stops the run before the first step, with a message naming the file, the line and what was
+expected.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from dptn_tf.data.images import decode_rgb
+from dptn_tf.pose import MISSING, NUM_JOINTS
+
+SPLITS = ("train", "test")
+ANNOTATION_COLUMNS = ("name", "keypoints_y", "keypoints_x")
+PAIR_COLUMNS = ("from", "to")
+
+
+class DatasetError(ValueError):
+    """A PATN root that does not match the format; the message names the culprit."""
+
+
+def annotation_path(root, split: str, prefix: str) -> Path:
+    return Path(root) / f"{prefix}-annotation-{split}.csv"
+
+
+def pairs_path(root, split: str, prefix: str) -> Path:
+    return Path(root) / f"{prefix}-pairs-{split}.csv"
+
+
+def parse_keypoints(y_text: str, x_text: str, where: str = "keypoints") -> np.ndarray:
+    """Two JSON lists of 18 integers -> int32 `[18, 2]` `(y, x)`; raises naming `where`."""
+    columns = []
+    for axis, text in (("keypoints_y", y_text), ("keypoints_x", x_text)):
+        try:
+            values = json.loads(text)
+        except (TypeError, json.JSONDecodeError):
+            values = None
+        valid = (
+            isinstance(values, list)
+            and len(values) == NUM_JOINTS
+            and all(type(v) is int and v >= MISSING for v in values)
+        )
+        if not valid:
+            raise DatasetError(
+                f"{where}: {axis} must be a JSON list of {NUM_JOINTS} integers "
+                f"(-1 for a missing joint), got {text!r}"
+            )
+        columns.append(values)
+    return np.asarray(columns, np.int32).T
+
+
+def format_keypoints(keypoints) -> tuple[str, str]:
+    """int `[18, 2]` `(y, x)` -> the two JSON strings of an annotation row."""
+    keypoints = np.asarray(keypoints)
+    return json.dumps(keypoints[:, 0].tolist()), json.dumps(keypoints[:, 1].tolist())
+
+
+def _read_rows(path: Path, delimiter: str, columns: tuple[str, ...]):
+    """Yield `(line number, row dict)` of a CSV whose header must name `columns`."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: file not found")
+    with path.open(newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        header = next(reader, None)
+        if header is None or not set(columns) <= set(h.strip() for h in header):
+            raise DatasetError(
+                f"{path}: line 1: expected a header with columns "
+                f"{delimiter.join(columns)!r}, got {delimiter.join(header or [])!r}"
+            )
+        index = {h.strip(): i for i, h in enumerate(header)}
+        for row in reader:
+            if not row:
+                continue
+            line = reader.line_num
+            if len(row) != len(header):
+                raise DatasetError(
+                    f"{path}: line {line}: expected {len(header)} {delimiter!r}-separated "
+                    f"fields ({delimiter.join(header)}), got {len(row)}"
+                )
+            yield line, {c: row[index[c]].strip() for c in columns}
+
+
+def read_annotations(path) -> dict[str, np.ndarray]:
+    """Annotation CSV -> {image name: int32 [18, 2] (y, x)}."""
+    path = Path(path)
+    annotations: dict[str, np.ndarray] = {}
+    for line, row in _read_rows(path, ":", ANNOTATION_COLUMNS):
+        where = f"{path}: line {line} ({row['name']!r})"
+        if row["name"] in annotations:
+            raise DatasetError(f"{where}: image annotated twice")
+        annotations[row["name"]] = parse_keypoints(row["keypoints_y"], row["keypoints_x"], where)
+    return annotations
+
+
+def read_pairs(path) -> list[tuple[int, str, str]]:
+    """Pairs CSV -> [(line number, from name, to name)]."""
+    path = Path(path)
+    pairs = []
+    for line, row in _read_rows(path, ",", PAIR_COLUMNS):
+        if not row["from"] or not row["to"]:
+            raise DatasetError(f"{path}: line {line}: expected two image names, got {row}")
+        pairs.append((line, row["from"], row["to"]))
+    return pairs
+
+
+def write_annotations(path, annotations: dict) -> None:
+    """{name: [18, 2] (y, x)} -> annotation CSV, through a temporary file."""
+    lines = [":".join(ANNOTATION_COLUMNS)]
+    lines += [":".join((name, *format_keypoints(kp))) for name, kp in annotations.items()]
+    _write_text(Path(path), "\n".join(lines) + "\n")
+
+
+def write_pairs(path, pairs) -> None:
+    """[(from, to)] -> pairs CSV, through a temporary file."""
+    lines = [",".join(PAIR_COLUMNS)] + [f"{a},{b}" for a, b in pairs]
+    _write_text(Path(path), "\n".join(lines) + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class PatnSplit:
+    """One validated split: every image a pair names exists, is annotated and (if checked) decodes.
+
+    `keypoints[i]` belongs to `names[i]`; `pairs` holds `(from, to)` indices into `names`.
+    """
+
+    root: Path
+    split: str
+    prefix: str
+    image_dir: Path
+    names: tuple[str, ...]
+    keypoints: np.ndarray  # int32 [num_images, 18, 2] (y, x)
+    pairs: np.ndarray  # int64 [num_pairs, 2]
+
+    @property
+    def num_pairs(self) -> int:
+        return len(self.pairs)
+
+    def paths(self) -> list[str]:
+        return [str(self.image_dir / name) for name in self.names]
+
+    def pair_names(self) -> list[tuple[str, str]]:
+        return [(self.names[a], self.names[b]) for a, b in self.pairs]
+
+
+def load_split(
+    root, split: str, prefix: str, *, old_size=None, check_images: bool = True
+) -> PatnSplit:
+    """Read and validate one split of a PATN root.
+
+    Args:
+      root: the data-set folder.
+      split: "train" or "test".
+      prefix: file prefix of the CSVs ("fasion-resize", "market", "synthetic", ...).
+      old_size: `(H, W)` every image must have when `check_images` (the frame the keypoints
+        are annotated in); None accepts any size.
+      check_images: decode every image a pair names (in parallel, before training starts) and
+        fail naming the first that does not decode or has the wrong size.
+    """
+    if split not in SPLITS:
+        raise DatasetError(f"split must be one of {SPLITS}, got {split!r}")
+    root = Path(root)
+    image_dir = root / split
+    if not image_dir.is_dir():
+        raise DatasetError(f"{image_dir}: image folder not found (a PATN root has train/, test/)")
+    annotations = read_annotations(annotation_path(root, split, prefix))
+    pairs_file = pairs_path(root, split, prefix)
+    rows = read_pairs(pairs_file)
+    if not rows:
+        raise DatasetError(f"{pairs_file}: empty split: no pairs after the header")
+
+    files = set(os.listdir(image_dir))
+    index: dict[str, int] = {}
+    pairs = []
+    for line, *names in rows:
+        for column, name in zip(PAIR_COLUMNS, names, strict=True):
+            where = f"{pairs_file}: line {line}: {column!r} image {name!r}"
+            if name not in annotations:
+                raise DatasetError(f"{where} has no row in {annotation_path(root, split, prefix)}")
+            if name not in files:
+                raise DatasetError(f"{where}: no such file in {image_dir}")
+            index.setdefault(name, len(index))
+        pairs.append([index[n] for n in names])
+
+    names = tuple(index)
+    result = PatnSplit(
+        root=root,
+        split=split,
+        prefix=prefix,
+        image_dir=image_dir,
+        names=names,
+        keypoints=np.stack([annotations[n] for n in names]),
+        pairs=np.asarray(pairs, np.int64),
+    )
+    if check_images:
+        check_image_files(result.paths(), old_size)
+    return result
+
+
+def check_image_files(paths: list[str], size=None) -> None:
+    """Decode each image (parallel tf.data) and raise naming the first broken or mis-sized one."""
+
+    def shape(path):
+        return path, tf.shape(decode_rgb(tf.io.read_file(path)))[:2]
+
+    decoded = (
+        tf.data.Dataset.from_tensor_slices(paths)
+        .map(shape, num_parallel_calls=tf.data.AUTOTUNE)
+        .ignore_errors()
+    )
+    shapes = {p.decode(): tuple(s.tolist()) for p, s in decoded.as_numpy_iterator()}
+    for path in paths:
+        if path not in shapes:
+            raise DatasetError(f"{path}: cannot be decoded as an image (expected JPEG or PNG)")
+        if size is not None and shapes[path] != tuple(size):
+            raise DatasetError(
+                f"{path}: image is {shapes[path][0]}x{shapes[path][1]}, expected "
+                f"{size[0]}x{size[1]} (data.old_size, the frame its keypoints are annotated in)"
+            )

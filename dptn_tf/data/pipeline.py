@@ -1,0 +1,104 @@
+"""The tf.data input pipeline: validated PATN pairs -> batches of images and pose heatmaps.
+
+Each element is a dict of
+  `source_image`, `target_image`: float32 `[B, H, W, 3]` in [-1, 1] at `load_size`;
+  `source_pose`, `target_pose`: float32 `[B, H, W, 18]` (`dptn_tf.pose.keypoints_to_heatmaps`);
+  `source_keypoints`, `target_keypoints`: float32 `[B, 18, 2]` `(y, x)` in `old_size` pixels;
+  `source_name`, `target_name`: tf.string `[B]`.
+Images are decoded in parallel per pair; heatmaps are rendered per batch, which is cheaper than
+per element because the batch does not have to copy them.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from dptn_tf.config import DataConfig
+from dptn_tf.data.images import decode_image
+from dptn_tf.data.patn import DatasetError, PatnSplit, load_split
+from dptn_tf.pose import keypoints_to_heatmaps
+
+
+def make_dataset(
+    config: DataConfig,
+    split: str = "train",
+    *,
+    training: bool | None = None,
+    input_context: tf.distribute.InputContext | None = None,
+    index: PatnSplit | None = None,
+) -> tf.data.Dataset:
+    """Build the pipeline for one split.
+
+    Args:
+      config: where the data is and how to batch it. `batch_size` is the global batch size;
+        with an `input_context` each pipeline gets its per-replica share.
+      split: "train" or "test".
+      training: shuffle (seeded by `config.seed`), repeat forever and drop the last partial
+        batch; otherwise one pass in CSV order keeping the remainder. Defaults to
+        `split == "train"`.
+      input_context: from `strategy.distribute_datasets_from_function`; the pairs are sharded
+        across its input pipelines (workers), each gets a disjoint part.
+      index: an already loaded split (skips reading and validating the root again).
+    """
+    training = split == "train" if training is None else training
+    if training and config.deterministic and config.seed is None:
+        raise ValueError("data.deterministic=true needs a data.seed for the shuffle order")
+    if index is None:
+        index = load_split(
+            config.root,
+            split,
+            config.prefix,
+            old_size=config.old_size,
+            check_images=config.check_images,
+        )
+    load_size = tuple(config.load_size)
+    parallel = config.num_parallel_calls or tf.data.AUTOTUNE
+
+    batch_size = config.batch_size
+    dataset = tf.data.Dataset.from_tensor_slices(index.pairs)
+    if input_context is not None:
+        batch_size = input_context.get_per_replica_batch_size(config.batch_size)
+        shards = input_context.num_input_pipelines
+        if index.num_pairs < shards:
+            raise DatasetError(
+                f"{index.root} ({index.split}): {index.num_pairs} pairs cannot feed {shards} "
+                "input pipelines"
+            )
+        dataset = dataset.shard(shards, input_context.input_pipeline_id)
+    if training:
+        buffer = min(config.shuffle_buffer, index.num_pairs)
+        dataset = dataset.shuffle(buffer, seed=config.seed, reshuffle_each_iteration=True)
+        dataset = dataset.repeat()
+
+    paths = tf.constant(index.paths())
+    names = tf.constant(index.names)
+    keypoints = tf.constant(index.keypoints, tf.float32)
+
+    def load_pair(pair):
+        element = {}
+        for role, i in (("source", pair[0]), ("target", pair[1])):
+            element[f"{role}_image"] = decode_image(tf.io.read_file(paths[i]), load_size)
+            element[f"{role}_keypoints"] = keypoints[i]
+            element[f"{role}_name"] = names[i]
+        return element
+
+    def add_poses(batch):
+        for role in ("source", "target"):
+            batch[f"{role}_pose"] = keypoints_to_heatmaps(
+                batch[f"{role}_keypoints"], config.old_size, load_size, config.sigma
+            )
+        return batch
+
+    dataset = dataset.map(load_pair, num_parallel_calls=parallel)
+    dataset = dataset.batch(batch_size, drop_remainder=training)
+    dataset = dataset.map(add_poses, num_parallel_calls=parallel)
+    dataset = dataset.prefetch(tf.data.AUTOTUNE)
+
+    options = tf.data.Options()
+    options.deterministic = config.deterministic or not training
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.OFF
+        if input_context is not None
+        else tf.data.experimental.AutoShardPolicy.DATA
+    )
+    return dataset.with_options(options)
