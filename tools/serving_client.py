@@ -1,0 +1,155 @@
+"""Ask a DPTN model on TensorFlow Serving for one pose transfer and save the generated image.
+
+    python tools/serving_client.py --rest http://localhost:8501 --model dptn \
+        --source-image person.jpg --source-keypoints source.json \
+        --target-keypoints target.json --out result.png
+
+Keypoints are 18 `[y, x]` pairs (-1 for a missing joint), given as a JSON file or inline JSON;
+the source's in pixels of the source image, the target's in pixels of the output image (the
+model's annotation size). With `--annotations CSV` (a PATN annotation file) they are image names
+looked up in it instead. `--grpc HOST:PORT` talks gRPC (port 8500 by default in the container)
+and needs the optional `tensorflow-serving-api` package (`pip install 'dptn-tf[serving]'`); REST
+needs only the standard library and numpy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+SIGNATURE = "serving_default"
+NUM_JOINTS = 18
+
+
+class ServingError(RuntimeError):
+    """The server refused the request or could not be reached; the message says why."""
+
+
+def load_keypoints(spec: str, annotations: Path | None = None) -> list:
+    """18 `[y, x]` pairs from a JSON file, inline JSON, or an image name in `annotations`."""
+    if annotations is not None:
+        from dptn_tf.data import read_annotations  # only this option needs the package
+
+        table = read_annotations(annotations)
+        if spec not in table:
+            raise ValueError(f"{annotations}: no annotation for image {spec!r}")
+        keypoints = table[spec].tolist()
+    else:
+        text = Path(spec).read_text() if Path(spec).is_file() else spec
+        try:
+            keypoints = json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError(f"keypoints {spec!r}: not a JSON file nor inline JSON") from None
+    shape = np.shape(keypoints)
+    if shape != (NUM_JOINTS, 2):
+        raise ValueError(f"keypoints {spec!r}: expected {NUM_JOINTS} [y, x] pairs, got shape "
+                         f"{shape}")
+    return [[float(y), float(x)] for y, x in keypoints]
+
+
+def _result(image, png: bytes) -> dict:
+    return {"image": np.asarray(image, np.uint8), "image_png_bytes": png}
+
+
+def predict_rest(url: str, model: str, image: bytes, source_keypoints, target_keypoints, *,
+                 version: int | None = None, timeout: float = 60.0) -> dict:
+    """POST one `instances` request to TF Serving's REST API at `url` (http://host:8501).
+
+    Returns `{"image": uint8 [H, W, 3], "image_png_bytes": the same image as PNG}`.
+    """
+    version_path = f"/versions/{version}" if version is not None else ""
+    endpoint = f"{url.rstrip('/')}/v1/models/{model}{version_path}:predict"
+    body = {"signature_name": SIGNATURE, "instances": [{
+        "source_image": {"b64": base64.b64encode(image).decode()},
+        "source_keypoints": source_keypoints,
+        "target_keypoints": target_keypoints,
+    }]}
+    request = urllib.request.Request(endpoint, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            reply = json.load(response)
+    except urllib.error.HTTPError as error:
+        try:
+            message = json.load(error).get("error", error.reason)
+        except ValueError:
+            message = error.reason
+        raise ServingError(f"{endpoint}: HTTP {error.code}: {message}") from None
+    except urllib.error.URLError as error:
+        raise ServingError(f"{endpoint}: {error.reason}") from None
+    prediction = reply["predictions"][0]
+    return _result(prediction["image"], base64.b64decode(prediction["image_png_bytes"]["b64"]))
+
+
+def predict_grpc(target: str, model: str, image: bytes, source_keypoints, target_keypoints, *,
+                 version: int | None = None, timeout: float = 60.0) -> dict:
+    """Call `PredictionService/Predict` at `target` (host:8500); same result as `predict_rest`."""
+    import grpc
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model
+    request.model_spec.signature_name = SIGNATURE
+    if version is not None:
+        request.model_spec.version.value = version
+    request.inputs["source_image"].CopyFrom(tf.make_tensor_proto([image], tf.string))
+    for name, keypoints in (("source_keypoints", source_keypoints),
+                            ("target_keypoints", target_keypoints)):
+        request.inputs[name].CopyFrom(tf.make_tensor_proto([keypoints], tf.float32))
+    with grpc.insecure_channel(target) as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        try:
+            response = stub.Predict(request, timeout=timeout)
+        except grpc.RpcError as error:
+            raise ServingError(f"{target}: {error.code().name}: {error.details()}") from None
+    return _result(tf.make_ndarray(response.outputs["image"])[0],
+                   tf.make_ndarray(response.outputs["image_png_bytes"])[0])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    server = parser.add_mutually_exclusive_group(required=True)
+    server.add_argument("--rest", metavar="URL", help="REST endpoint, e.g. http://localhost:8501")
+    server.add_argument("--grpc", metavar="HOST:PORT", help="gRPC endpoint, e.g. localhost:8500")
+    parser.add_argument("--model", default="dptn", help="model name on the server (default dptn)")
+    parser.add_argument("--version", type=int, help="model version (default: the latest)")
+    parser.add_argument("--source-image", type=Path, required=True, help="JPEG or PNG file")
+    parser.add_argument("--source-keypoints", required=True,
+                        help="JSON file or inline JSON of 18 [y, x] pairs (or, with "
+                             "--annotations, the source image's name)")
+    parser.add_argument("--target-keypoints", required=True,
+                        help="as --source-keypoints, in pixels of the output image")
+    parser.add_argument("--annotations", type=Path, help="PATN annotation CSV to look names up in")
+    parser.add_argument("--out", type=Path, required=True, help="where to write the PNG result")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+    args = parser.parse_args(argv)
+
+    try:
+        image = args.source_image.read_bytes()
+        source = load_keypoints(args.source_keypoints, args.annotations)
+        target = load_keypoints(args.target_keypoints, args.annotations)
+        predict = predict_rest if args.rest else predict_grpc
+        result = predict(args.rest or args.grpc, args.model, image, source, target,
+                         version=args.version, timeout=args.timeout)
+    except (OSError, ValueError, ServingError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = args.out.with_name(f".{args.out.name}.tmp")
+    temporary.write_bytes(result["image_png_bytes"])
+    temporary.replace(args.out)
+    height, width, _ = result["image"].shape
+    print(f"wrote {args.out} ({width}x{height})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
