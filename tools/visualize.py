@@ -1,0 +1,106 @@
+"""Pictures of a DPTN generator's results and of what its Pose Transformer attends to.
+
+    python tools/visualize.py grid --generator G.keras --config configs/market.yaml --out grid.png
+    python tools/visualize.py attention --generator G.keras --config configs/market.yaml \
+        --pair FROM.jpg,TO.jpg --points 40,32 90,20 --out attention.png
+
+`grid`: one row per test pair: source, target skeleton, generated target, ground truth.
+`attention`: the generated target with the chosen points marked, then, for each point, the
+source image tinted where the last texture transfer block's cross-attention looks.
+"""
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from dptn_tf.atomic import atomic_path
+from dptn_tf.attention_maps import cross_attention, overlay, point_attention
+from dptn_tf.config import load_config
+from dptn_tf.data import DatasetError, load_split, make_dataset
+from dptn_tf.generation import INPUT_NAMES, as_inference_generator, load_generator
+from dptn_tf.pose import scale_keypoints
+from dptn_tf.visualization import draw_skeleton, image_grid, to_uint8
+
+
+def _batch(config, index, count):
+    index = dataclasses.replace(index, pairs=index.pairs[:count])
+    return next(iter(make_dataset(dataclasses.replace(config, batch_size=count), "test",
+                                  training=False, index=index)))
+
+
+def comparison_grid(model, config, index, count: int) -> np.ndarray:
+    batch = _batch(config, index, count)
+    generated = as_inference_generator(model)({k: batch[k] for k in INPUT_NAMES}, training=False)
+    load_size = tuple(config.load_size)
+    tiles = []
+    for i in range(len(generated)):
+        keypoints = scale_keypoints(batch["target_keypoints"][i].numpy(), config.old_size, load_size)
+        tiles += [to_uint8(batch["source_image"][i]), draw_skeleton(keypoints, load_size),
+                  to_uint8(generated[i]), to_uint8(batch["target_image"][i])]
+    return image_grid(tiles, columns=4)
+
+
+def attention_picture(model, config, index, pair: tuple[str, str], points) -> np.ndarray:
+    names = index.pair_names()
+    if pair not in names:
+        raise DatasetError(f"pair {pair[0]},{pair[1]} is not a test pair of {index.root}")
+    index = dataclasses.replace(index, pairs=index.pairs[[names.index(pair)]])
+    batch = _batch(config, index, 1)
+    inputs = {k: batch[k] for k in INPUT_NAMES}
+    load_size = tuple(config.load_size)
+    generated = to_uint8(as_inference_generator(model)(inputs, training=False)[0])
+    maps = point_attention(cross_attention(model, inputs)[0], points, load_size)
+    source = to_uint8(batch["source_image"][0])
+    marked = generated.copy()
+    for y, x in points:
+        marked[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2] = (255, 0, 0)
+    return image_grid([marked] + [overlay(source, m) for m in maps], columns=len(points) + 1)
+
+
+def _point(text: str) -> tuple[int, int]:
+    try:
+        y, x = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a point as y,x in pixels, got {text!r}") from None
+    return y, x
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("mode", choices=("grid", "attention"))
+    parser.add_argument("--generator", type=Path, required=True)
+    parser.add_argument("--config", type=Path, default=Path("configs/synthetic.yaml"))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    parser.add_argument("--num-pairs", type=int, default=6, help="grid: rows (test pairs)")
+    parser.add_argument("--pair", help="attention: FROM,TO image names of a test pair")
+    parser.add_argument("--points", nargs="+", type=_point, default=[],
+                        help="attention: target-image points y,x at the load size")
+    args = parser.parse_args(argv)
+
+    config = load_config(args.config, args.set).data
+    try:
+        model = load_generator(args.generator)
+        index = load_split(config.root, "test", config.prefix, old_size=config.old_size)
+        if args.mode == "grid":
+            picture = comparison_grid(model, config, index, min(args.num_pairs, index.num_pairs))
+        else:
+            if not args.pair or not args.points:
+                parser.error("attention needs --pair FROM,TO and --points y,x [y,x ...]")
+            picture = attention_picture(model, config, index, tuple(args.pair.split(",", 1)),
+                                        args.points)
+    except (DatasetError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    with atomic_path(args.out) as temporary:
+        temporary.write_bytes(tf.io.encode_png(picture).numpy())
+    print(f"wrote {args.out} ({picture.shape[1]}x{picture.shape[0]})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
