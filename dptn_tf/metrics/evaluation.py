@@ -1,0 +1,161 @@
+"""The paper's evaluation of a folder of generated test images, as DPTN's metrics script runs it.
+
+- Pairs: every `<from>_2_<to>_vis.jpg` against the ground truth `<to>.jpg`.
+- SSIM, ssim_256, PSNR, L1, MAE per pair on [0, 1] images; for DeepFashion both images are first
+  padded with white to 256 x 256.
+- LPIPS per pair on the unpadded images in [-1, 1]; for Market-1501, given the test annotations,
+  also the masked LPIPS (body only), over full batches of 64 as the script averages it.
+- FID of the generated folder against the real (training) folder.
+Per-pair values are averaged; their variances are reported too, as the script does.
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+
+from dptn_tf.data.patn import read_annotations
+from dptn_tf.metrics import fid, image_quality
+from dptn_tf.metrics.body_mask import body_mask
+from dptn_tf.metrics.images import pair_with_ground_truth, read_image
+from dptn_tf.metrics.inception import load_inception_v3
+from dptn_tf.metrics.lpips import load_lpips
+
+DATASETS = ("fashion", "market")
+# Table 1 of the paper.
+PAPER_RESULTS = {
+    "fashion": {"ssim": 0.7782, "psnr": 19.1492, "fid": 11.4664, "lpips": 0.1957},
+    "market": {"ssim": 0.2854, "psnr": 14.5207, "fid": 18.9946, "lpips": 0.2711},
+}
+PIXEL_METRICS = {
+    "ssim": image_quality.ssim,
+    "ssim_256": image_quality.ssim_256,
+    "psnr": image_quality.psnr,
+    "l1": image_quality.l1,
+    "mae": image_quality.mae,
+}
+MASKED_LPIPS_BATCH = 64
+_CHUNK = 16  # pairs read and scored at once
+
+
+def _check_dataset(dataset: str) -> None:
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
+
+
+def _read_pair_batch(pairs, shape) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (N, H, W, 3) generated and ground-truth batches; every image must have `shape`."""
+    generated, ground_truth = [], []
+    for generated_file, truth_file in pairs:
+        image, truth = read_image(generated_file), read_image(truth_file)
+        if image.shape != truth.shape:
+            raise ValueError(
+                f"size mismatch: generated {generated_file} is {image.shape[0]}x{image.shape[1]}, "
+                f"its ground truth {truth_file} is {truth.shape[0]}x{truth.shape[1]}"
+            )
+        if image.shape != shape:
+            raise ValueError(
+                f"{generated_file} is {image.shape[0]}x{image.shape[1]}, but the first pair is "
+                f"{shape[0]}x{shape[1]}: all results of one evaluation must have one size"
+            )
+        generated.append(image)
+        ground_truth.append(truth)
+    return np.stack(generated), np.stack(ground_truth)
+
+
+def _masks(pairs, annotations_file) -> np.ndarray:
+    """Float (N, H, W, 1) body masks of each pair's ground truth, from the annotation file."""
+    keypoints = read_annotations(annotations_file)
+    masks = []
+    for _, truth_file in pairs:
+        if truth_file.name not in keypoints:
+            raise ValueError(f"{annotations_file}: no keypoints for ground truth {truth_file.name}")
+        masks.append(body_mask(keypoints[truth_file.name]))
+    return np.stack(masks)[..., None].astype(np.float32)
+
+
+def score_pairs(
+    pairs, dataset: str, lpips_model: keras.Model, annotations=None, verbose: bool = True
+) -> dict[str, list[float]]:
+    """Per-pair SSIM, ssim_256, PSNR, L1, MAE, LPIPS and, given `annotations`, masked LPIPS."""
+    _check_dataset(dataset)
+    masks = _masks(pairs, annotations) if annotations is not None else None
+    shape = read_image(pairs[0][0]).shape
+    names = [*PIXEL_METRICS, "lpips"] + (["masked_lpips"] if masks is not None else [])
+    scores = {name: [] for name in names}
+    progress = keras.utils.Progbar(len(pairs), unit_name="pair", verbose=int(verbose))
+    for start in range(0, len(pairs), _CHUNK):
+        generated, truth = _read_pair_batch(pairs[start : start + _CHUNK], shape)
+        unit_generated, unit_truth = generated / 255.0, truth / 255.0
+        if dataset == "fashion":
+            unit_generated = image_quality.pad_to_256(unit_generated)
+            unit_truth = image_quality.pad_to_256(unit_truth)
+        for name, metric in PIXEL_METRICS.items():
+            scores[name].extend(metric(unit_generated, unit_truth).tolist())
+        signed_generated = (generated / 127.5 - 1.0).astype(np.float32)
+        signed_truth = (truth / 127.5 - 1.0).astype(np.float32)
+        scores["lpips"].extend(
+            lpips_model.predict_on_batch([signed_generated, signed_truth]).tolist()
+        )
+        if masks is not None:
+            mask = masks[start : start + _CHUNK]
+            masked = lpips_model.predict_on_batch([signed_generated * mask, signed_truth * mask])
+            scores["masked_lpips"].extend(masked.tolist())
+        progress.add(len(generated))
+    return scores
+
+
+def evaluate(
+    generated_dir: str | os.PathLike,
+    ground_truth_dir: str | os.PathLike,
+    fid_real_dir: str | os.PathLike,
+    dataset: str,
+    *,
+    weights_dir: str | os.PathLike | None = None,
+    fid_weights: str = "torchvision",
+    annotations: str | os.PathLike | None = None,
+    stats_cache_dir: str | os.PathLike | None = None,
+    verbose: bool = True,
+) -> dict:
+    """All metrics of `generated_dir` as a JSON-ready dict (see `tools/evaluate.py`).
+
+    `annotations` (Market-1501's `market-annotation-test.csv`) adds the masked LPIPS.
+    The weight files are loaded before any image is scored, so a missing one fails at once.
+    """
+    _check_dataset(dataset)
+    pairs = pair_with_ground_truth(generated_dir, ground_truth_dir)
+    lpips_model, lpips_files = load_lpips(weights_dir)
+    inception, inception_file = load_inception_v3(fid_weights, weights_dir)
+
+    scores = score_pairs(pairs, dataset, lpips_model, annotations, verbose)
+    images = {"pairs": len(pairs)}
+    if "masked_lpips" in scores:
+        images["masked_lpips"] = fid.images_used(len(pairs), MASKED_LPIPS_BATCH)
+        scores["masked_lpips"] = scores["masked_lpips"][: images["masked_lpips"]]
+
+    real, cache_file = fid.cached_folder_statistics(
+        inception, fid_real_dir, inception_file, stats_cache_dir, verbose=verbose
+    )
+    fake = fid.folder_statistics(inception, generated_dir, verbose=verbose)
+    images.update(fid_generated=fake.num_images, fid_real=real.num_images)
+
+    metrics = {name: float(np.mean(values)) for name, values in scores.items()}
+    metrics["fid"] = fid.frechet_distance(fake.mu, fake.sigma, real.mu, real.sigma)
+    return {
+        "dataset": dataset,
+        "generated": str(generated_dir),
+        "ground_truth": str(ground_truth_dir),
+        "fid_real": str(fid_real_dir),
+        "metrics": metrics,
+        "variance": {name: float(np.var(values)) for name, values in scores.items()},
+        "images": images,
+        "weights": {
+            "inception": str(inception_file),
+            "inception_variant": fid_weights,
+            "lpips": [str(f) for f in lpips_files],
+        },
+        "fid_real_statistics": str(cache_file),
+        "paper": PAPER_RESULTS[dataset],
+    }
