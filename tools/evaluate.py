@@ -1,4 +1,4 @@
-"""Evaluate generated test images with the paper's metrics; print a table and write JSON.
+r"""Evaluate generated test images with the paper's metrics; print a table and write JSON.
 
     python tools/evaluate.py --generated results/fashion --ground-truth data/fashion/test \
         --fid-real data/fashion/train --dataset fashion

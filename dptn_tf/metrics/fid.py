@@ -133,7 +133,7 @@ def folder_statistics(
 def _cache_file(
     folder: Path,
     files: list[Path],
-    weights_file: str,
+    weights_file: str | Path,
     model_name: str,
     batch_size: int,
     cache_dir: Path,
@@ -152,7 +152,7 @@ def _cache_file(
 def cached_folder_statistics(
     model: keras.Model,
     folder: str | Path,
-    weights_file: str,
+    weights_file: str | Path,
     cache_dir: str | Path | None = None,
     batch_size: int = BATCH_SIZE,
     verbose: bool = True,

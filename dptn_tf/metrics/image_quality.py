@@ -15,6 +15,8 @@ scikit-image averages SSIM over the positions where the window fits inside the i
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
@@ -66,7 +68,7 @@ def _ssim(x, y, data_range, taps: np.ndarray, sample_covariance: bool) -> np.nda
     height, width = x.shape[1:3]
     if min(height, width) < len(taps):
         raise ValueError(f"SSIM window {len(taps)} does not fit {height}x{width} images")
-    mean = lambda t: _filter_valid(t, taps)  # noqa: E731
+    mean = functools.partial(_filter_valid, taps=taps)
     norm = len(taps) ** 2 / (len(taps) ** 2 - 1) if sample_covariance else 1.0
     mu_x, mu_y = mean(x), mean(y)
     var_x = norm * (mean(x * x) - mu_x * mu_x)
@@ -102,7 +104,7 @@ def psnr(generated, ground_truth, data_range: float = 1.0) -> np.ndarray:
     """Peak signal-to-noise ratio in dB (infinite for identical images)."""
     x, y = _as_pair(generated, ground_truth)
     mse = tf.reduce_mean(tf.square(x - y), axis=(1, 2, 3))
-    return (10.0 * np.log10(data_range**2) - 10.0 * tf.math.log(mse) / np.log(10.0)).numpy()
+    return (10.0 * tf.math.log(data_range**2 / mse) / np.log(10.0)).numpy()
 
 
 def l1(generated, ground_truth) -> np.ndarray:
