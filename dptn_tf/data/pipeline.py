@@ -7,6 +7,10 @@ Each element is a dict of
   `source_name`, `target_name`: tf.string `[B]`.
 Images are decoded in parallel per pair; heatmaps are rendered per batch, which is cheaper than
 per element because the batch does not have to copy them.
+
+On CPU, run with `TF_CPU_ALLOCATOR_USE_BFC=true` (set before TensorFlow runs its first op): the
+default allocator page-faults in fresh memory for every large batch, which halves the speed
+(`benchmarks/data_pipeline.py`).
 """
 
 from __future__ import annotations
