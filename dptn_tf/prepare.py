@@ -6,9 +6,11 @@ instructions do. Each split folder is built under a temporary name and renamed w
 
 DeepFashion: the In-shop `img/` tree, `img/<GENDER>/<Category>/id_<8 digits>/<NN>_<k>_<view>.jpg`
 (256x256), becomes `fashion<GENDER><Category>id<8 digits><NN>_<k><view>.jpg`, cropped to the
-central 176 columns (256x176, the frame of the keypoints), split by the published `train.lst` /
-`test.lst`. Market-1501: `bounding_box_train/` and `bounding_box_test/` become `train/` and
-`test/`, file names unchanged.
+central 176 columns (256x176, the frame of the keypoints) and saved as the official script saves
+it (PIL, default JPEG quality), split by the published `train.lst` / `test.lst`.
+
+Market-1501: `bounding_box_train/` and `bounding_box_test/` become `train/` and `test/`, file
+names unchanged (the PATN market CSVs use the original names).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from dptn_tf.data.patn import annotation_path, pairs_path, write_annotations, write_pairs
 from dptn_tf.pose import MISSING, NUM_JOINTS
+from dptn_tf.visualization import draw_skeleton, image_grid
 
 PATTERNS = ("solid", "stripes", "checks", "dots", "two_tone")
 HAIR_STYLES = ("short", "long", "buzz")
@@ -633,8 +634,6 @@ def preview_grid(
     num_identities: int = 4, poses: int = 6, image_size=(128, 64), seed: int = 0
 ) -> np.ndarray:
     """A uint8 picture: one row per identity, each pose shown plain and with its skeleton."""
-    from dptn_tf.visualization import draw_skeleton, image_grid
-
     cells = []
     for index in range(num_identities):
         rng = _identity_rng(seed, "train", index)
