@@ -9,13 +9,16 @@ download by itself; `none` gives random weights for tests and CPU smoke runs.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
 import keras
+import numpy as np
 from keras import ops
 
-from dptn_tf.vgg_torch_convert import torchvision_vgg19_convs
+from dptn_tf import weights as weight_files
+from dptn_tf.checkpoint_convert import load_torch_state_dict
 
 FEATURE_LAYERS = (
     "relu1_1",
@@ -29,8 +32,6 @@ FEATURE_LAYERS = (
     "relu5_2",
 )
 WEIGHT_SOURCES = ("torchvision", "imagenet", "none")
-TORCHVISION_FILE = "vgg19-dcbb9e9d.pth"
-TORCHVISION_URL = f"https://download.pytorch.org/models/{TORCHVISION_FILE}"
 KERAS_IMAGENET_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 KERAS_IMAGENET_URL = (
     f"https://storage.googleapis.com/tensorflow/keras-applications/vgg19/{KERAS_IMAGENET_FILE}"
@@ -66,7 +67,7 @@ def build_vgg19_features(weights: str = "torchvision", path: str | None = None) 
     if weights == "torchvision":
         model = _vgg19_network()
         file = find_torchvision_weights(path)
-        _set_conv_weights(model, torchvision_vgg19_convs(file), file)
+        _set_conv_weights(model, torchvision_vgg19_convs(load_torch_state_dict(file), file), file)
     elif weights == "imagenet":
         model = _vgg19_network(CaffePreprocessing(name="caffe_preprocessing", dtype="float32"))
         keras_vgg19 = _keras_imagenet_vgg19(path)
@@ -86,25 +87,37 @@ def build_vgg19_features(weights: str = "torchvision", path: str | None = None) 
 
 
 def find_torchvision_weights(path: str | None = None) -> Path:
-    """The torchvision VGG19 file: `path` if given and present, else the first one found in
-    `$DPTN_WEIGHTS_DIR`, `~/.keras/dptn_tf/` and torch hub's `~/.cache/torch/hub/checkpoints/`.
+    """`path` (`loss.vgg_path`) when given, else `vgg19-dcbb9e9d.pth` in the weights folders."""
+    if path is None:
+        return weight_files.find_weight_file(weight_files.VGG19_TORCHVISION)
+    if not Path(path).expanduser().is_file():
+        raise FileNotFoundError(
+            f"loss.vgg_path: {path} not found; it should be torchvision's VGG19 "
+            f"({weight_files.VGG19_TORCHVISION.url}). loss.vgg_weights=none runs with random "
+            "weights.")
+    return Path(path).expanduser()
+
+
+_CONV_WEIGHT = re.compile(r"features\.(\d+)\.weight")
+
+
+def torchvision_vgg19_convs(state: dict, file) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """`(name, kernel, bias)` of each `features.N` convolution in network order, Keras layout.
+
+    PyTorch's (out, in, h, w) kernels become Keras' (h, w, in, out); both frameworks compute a
+    cross-correlation, so no spatial flip is needed.
     """
-    candidates = [Path(path).expanduser()] if path else []
-    if os.environ.get("DPTN_WEIGHTS_DIR"):
-        candidates.append(Path(os.environ["DPTN_WEIGHTS_DIR"]).expanduser() / TORCHVISION_FILE)
-    candidates += [
-        Path("~/.keras/dptn_tf").expanduser() / TORCHVISION_FILE,
-        Path("~/.cache/torch/hub/checkpoints").expanduser() / TORCHVISION_FILE,
-    ]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    looked = "\n".join(f"  {c}" for c in candidates)
-    raise FileNotFoundError(
-        f"torchvision VGG19 weights {TORCHVISION_FILE} not found; looked for:\n{looked}\n"
-        f"Download {TORCHVISION_URL} and copy it to ~/.keras/dptn_tf/ (or into $DPTN_WEIGHTS_DIR, "
-        "or set loss.vgg_path to the file). loss.vgg_weights=none runs with random weights."
-    )
+    indices = sorted(int(m.group(1)) for key in state if (m := _CONV_WEIGHT.fullmatch(key)))
+    if not indices:
+        raise ValueError(f"{file}: no 'features.N.weight' keys; expected a torchvision VGG19 "
+                         "state dict")
+    convs = []
+    for i in indices:
+        name = f"features.{i}"
+        if f"{name}.bias" not in state:
+            raise ValueError(f"{file}: '{name}.weight' has no '{name}.bias'")
+        convs.append((name, state[f"{name}.weight"].transpose(2, 3, 1, 0), state[f"{name}.bias"]))
+    return convs
 
 
 def _vgg19_network(preprocessing: keras.layers.Layer | None = None) -> keras.Model:

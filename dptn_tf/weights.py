@@ -1,7 +1,7 @@
-"""Where the metric networks' weight files are looked for.
+"""Where pretrained weight files (VGG19, InceptionV3, AlexNet, LPIPS) are looked for.
 
-Nothing is downloaded at run time: the published FID and LPIPS figures depend on exact weight
-files, so they are fetched once (on a machine with internet access) and copied to a local folder.
+Nothing is downloaded at run time: the perceptual losses and the published FID and LPIPS figures
+depend on exact weight files, so they are fetched once (on a machine with internet access) and copied to a local folder.
 Each file is looked for in the weights folder (`--weights-dir`, else `$DPTN_WEIGHTS_DIR`, else
 `~/.keras/dptn_tf/`) and then in torch hub's cache, where torchvision leaves the files it downloads.
 """
@@ -25,6 +25,11 @@ class WeightFile:
     description: str
 
 
+VGG19_TORCHVISION = WeightFile(
+    "vgg19-dcbb9e9d.pth",
+    "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+    "torchvision ImageNet VGG19 (the reference's perceptual losses)",
+)
 INCEPTION_TORCHVISION = WeightFile(
     "inception_v3_google-*.pth",
     "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth",

@@ -20,7 +20,7 @@ from dptn_tf.metrics import (
     load_inception_v3,
     load_lpips,
 )
-from dptn_tf.metrics import weights as weight_files
+from dptn_tf import weights as weight_files
 
 try:
     import torch

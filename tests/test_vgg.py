@@ -6,6 +6,7 @@ import pytest
 import keras
 
 from dptn_tf import vgg
+from dptn_tf.weights import VGG19_TORCHVISION as VGG19
 
 # torchvision's `vgg19().features`: 3x3 conv (+ ReLU) widths, "M" a 2x2 max pool.
 _TORCHVISION_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
@@ -64,7 +65,7 @@ def _torch_reference(torch, state, images):
 def test_torchvision_weights_match_torch_forward(tmp_path, monkeypatch):
     torch = pytest.importorskip("torch", reason="converting a .pth needs torch")
     state = _random_torchvision_state(torch)
-    torch.save(state, tmp_path / vgg.TORCHVISION_FILE)
+    torch.save(state, tmp_path / VGG19.pattern)
     monkeypatch.setenv("DPTN_WEIGHTS_DIR", str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
@@ -82,33 +83,28 @@ def test_torchvision_weights_match_torch_forward(tmp_path, monkeypatch):
 
 def test_torchvision_missing_file_names_every_place_and_the_url(tmp_path, monkeypatch):
     monkeypatch.setenv("DPTN_WEIGHTS_DIR", str(tmp_path / "weights"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    given = tmp_path / "given.pth"
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     with pytest.raises(FileNotFoundError) as info:
-        vgg.build_vgg19_features("torchvision", path=str(given))
+        vgg.build_vgg19_features("torchvision")
     message = str(info.value)
-    for place in (
-        given,
-        tmp_path / "weights" / vgg.TORCHVISION_FILE,
-        tmp_path / "home/.keras/dptn_tf" / vgg.TORCHVISION_FILE,
-        tmp_path / "home/.cache/torch/hub/checkpoints" / vgg.TORCHVISION_FILE,
-    ):
+    for place in (tmp_path / "weights", tmp_path / "torch/hub/checkpoints", VGG19.pattern, VGG19.url):
         assert str(place) in message
-    assert vgg.TORCHVISION_URL in message
+    with pytest.raises(FileNotFoundError, match=r"loss.vgg_path: .*given.pth not found"):
+        vgg.build_vgg19_features("torchvision", path=str(tmp_path / "given.pth"))
 
 
 def test_torchvision_search_order(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.delenv("DPTN_WEIGHTS_DIR", raising=False)
-    hub = tmp_path / ".cache/torch/hub/checkpoints" / vgg.TORCHVISION_FILE
-    keras_dir = tmp_path / ".keras/dptn_tf" / vgg.TORCHVISION_FILE
+    monkeypatch.setenv("DPTN_WEIGHTS_DIR", str(tmp_path / "weights"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    hub = tmp_path / "torch/hub/checkpoints" / VGG19.pattern
+    chosen_dir = tmp_path / "weights" / VGG19.pattern
     given = tmp_path / "mine.pth"
-    for file in (hub, keras_dir, given):
+    for file in (hub, chosen_dir, given):
         file.parent.mkdir(parents=True, exist_ok=True)
         file.touch()
     assert vgg.find_torchvision_weights(str(given)) == given
-    assert vgg.find_torchvision_weights() == keras_dir
-    keras_dir.unlink()
+    assert vgg.find_torchvision_weights() == chosen_dir
+    chosen_dir.unlink()
     assert vgg.find_torchvision_weights() == hub
 
 

@@ -27,7 +27,7 @@ from dptn_tf.metrics.images import (
 from dptn_tf.metrics.inception import build_inception_v3, load_inception_v3
 from dptn_tf.metrics.lpips import build_lpips, load_lpips
 from dptn_tf.metrics.torch_convert import assign_state_dict
-from dptn_tf.metrics.weights import find_weight_file, weights_dir
+from dptn_tf.weights import find_weight_file, weights_dir
 
 __all__ = [
     "DATASETS",

@@ -22,7 +22,8 @@ import keras
 import numpy as np
 
 from dptn_tf.checkpoint_convert import load_torch_state_dict
-from dptn_tf.metrics import torch_convert, weights
+from dptn_tf import weights
+from dptn_tf.metrics import torch_convert
 
 INPUT_SIZE = 299
 FEATURES = 2048

@@ -15,7 +15,8 @@ import keras
 import numpy as np
 
 from dptn_tf.checkpoint_convert import load_torch_state_dict
-from dptn_tf.metrics import torch_convert, weights
+from dptn_tf import weights
+from dptn_tf.metrics import torch_convert
 from dptn_tf.metrics.alexnet import build_alexnet_features
 
 _SHIFT = np.array([-0.030, -0.088, -0.188])
