@@ -86,10 +86,12 @@ class TrainConfig:
     d_lr_ratio: float = 0.1
     niter: int = 100
     niter_decay: int = 100
-    steps_per_epoch: int | None = None
-    validation_steps: int | None = None
-    log_every: int = 100
-    image_every: int = 500
+    steps_per_epoch: int | None = None  # None: one pass over the training pairs
+    validation_steps: int | None = None  # None: the whole test split
+    log_every: int = 100  # steps between TensorBoard scalars
+    image_every: int = 500  # steps between sample grids
+    sample_pairs: int = 4  # test pairs (rows) in a sample grid
+    keep_backups: int = 2  # backups of the last epochs kept in <run_dir>/backup
     strategy: str = "auto"
     mixed_precision: bool = False
     jit_compile: bool = False

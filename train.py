@@ -1,0 +1,220 @@
+"""Train DPTN.
+
+    python train.py                                   # the synthetic quickstart (CPU, minutes)
+    python train.py --config configs/market.yaml      # Market-1501, the official setting
+    python train.py --config configs/fashion.yaml --set data.batch_size=16 --set train.lr=1e-4
+
+The run directory (`train.run_dir`, or `--run-dir`) receives `config.yaml` (the resolved
+configuration), `backup/` (both networks and both optimizers at the end of every epoch),
+`logs/` (TensorBoard), `samples/` (PNG grids) and, at the end, `generator.keras` (the inference
+generator) and `validation.json`. Running the same command again after an interruption resumes
+from the last backup. The synthetic data set is made first when the configuration names the
+`synthetic` prefix and its root does not exist yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+import yaml
+
+from dptn_tf import training
+from dptn_tf.atomic import atomic_path
+from dptn_tf.callbacks import (
+    Backup,
+    NonFiniteLossError,
+    SampleImages,
+    StopOnNonFiniteLoss,
+    TrainingSummaries,
+    global_step,
+)
+from dptn_tf.config import Config, load_config
+from dptn_tf.data import PatnSplit, load_split, make_dataset
+from dptn_tf.distribute import STRATEGIES, is_chief, select_strategy, set_precision
+from dptn_tf.synthetic import make_synthetic_dataset
+
+QUICKSTART = Path(__file__).resolve().parent / "configs" / "synthetic.yaml"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Train DPTN. Without arguments: the synthetic quickstart.")
+    parser.add_argument("--config", type=Path, default=QUICKSTART,
+                        help="YAML configuration (default: configs/synthetic.yaml)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                        help="override one configuration value (repeatable)")
+    parser.add_argument("--strategy", choices=STRATEGIES, help="sets train.strategy")
+    parser.add_argument("--mixed-precision", action="store_true", default=None,
+                        help="sets train.mixed_precision (float16 on GPUs, bfloat16 on CPUs)")
+    parser.add_argument("--jit-compile", action="store_true", default=None,
+                        help="sets train.jit_compile (XLA)")
+    parser.add_argument("--run-dir", help="sets train.run_dir")
+    return parser.parse_args(argv)
+
+
+def resolve_config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config, args.set)
+    flags = {"strategy": args.strategy, "mixed_precision": args.mixed_precision,
+             "jit_compile": args.jit_compile, "run_dir": args.run_dir}
+    for field, value in flags.items():
+        if value is not None:
+            setattr(config.train, field, value)
+    return config
+
+
+def record_config(config: Config, run_dir: Path) -> None:
+    """Write `<run_dir>/config.yaml`, or check that a resumed run has the same configuration."""
+    path = run_dir / "config.yaml"
+    if path.is_file():
+        saved = yaml.safe_load(path.read_text())
+        current = yaml.safe_load(config.to_yaml())
+        changed = [f"{section}.{key}: {saved[section].get(key)!r} -> {value!r}"
+                   for section, values in current.items() for key, value in values.items()
+                   if saved.get(section, {}).get(key) != value]
+        if changed:
+            raise ValueError(
+                f"{path}: this run directory holds a run with another configuration, which "
+                f"cannot be resumed with this one:\n  " + "\n  ".join(changed)
+                + "\nUse another train.run_dir (or --run-dir).")
+        return
+    with atomic_path(path) as temporary:
+        temporary.write_text(config.to_yaml())
+
+
+def make_data_if_missing(config: Config) -> None:
+    root = Path(config.data.root)
+    if root.exists() or config.data.prefix != "synthetic":
+        return
+    print(f"Making the synthetic data set in {root} ...", flush=True)
+    make_synthetic_dataset(root, image_size=tuple(config.data.old_size), prefix="synthetic")
+
+
+def sample_batch(config: Config, index) -> dict:
+    """`train.sample_pairs` test pairs spread over the split, as numpy arrays."""
+    count = min(config.train.sample_pairs, index.num_pairs)
+    index = dataclasses.replace(index, pairs=index.pairs[::index.num_pairs // count][:count])
+    data = dataclasses.replace(config.data, batch_size=count)
+    batch = next(iter(make_dataset(data, "test", index=index)))
+    return {key: value.numpy() for key, value in batch.items()}
+
+
+def distributed(strategy, config: Config, split: str, index):
+    def dataset(context):
+        return training.training_batches(
+            make_dataset(config.data, split, input_context=context, index=index))
+
+    return strategy.distribute_datasets_from_function(dataset)
+
+
+def report(generated: dict, baseline: dict, num_pairs: int) -> str:
+    rows = [("generated target", generated), ("copy the source (baseline)", baseline)]
+    lines = [f"Validation on {num_pairs} test pairs    L1 (lower)  SSIM (higher)  PSNR (higher)"]
+    lines += [f"  {name:<30} {m['l1']:10.4f}  {m['ssim']:13.4f}  {m['psnr']:13.2f}"
+              for name, m in rows]
+    return "\n".join(lines)
+
+
+@dataclasses.dataclass
+class Setup:
+    """What `prepare` checked and loaded before anything is built."""
+
+    strategy: tf.distribute.Strategy
+    chief: bool
+    train_index: PatnSplit
+    test_index: PatnSplit
+    steps_per_epoch: int
+
+
+def prepare(config: Config) -> Setup:
+    """Strategy, precision, data and run directory; raises on a bad configuration or data set."""
+    strategy = select_strategy(config.train.strategy)
+    set_precision(config.train.mixed_precision)
+    chief = is_chief(strategy)
+    make_data_if_missing(config)
+    data = config.data
+    train_index, test_index = (
+        load_split(data.root, split, data.prefix, old_size=data.old_size,
+                   check_images=data.check_images) for split in ("train", "test"))
+    steps_per_epoch = config.train.steps_per_epoch or train_index.num_pairs // data.batch_size
+    if steps_per_epoch < 1:
+        raise ValueError(f"{data.root}: {train_index.num_pairs} training pairs do not fill one "
+                         f"batch of data.batch_size={data.batch_size}")
+    if chief:
+        record_config(config, Path(config.train.run_dir))
+    return Setup(strategy, chief, train_index, test_index, steps_per_epoch)
+
+
+def train(config: Config, setup: Setup) -> int:
+    """Fit (resuming from the last backup), report the final figures, export the generator."""
+    run_dir, data = Path(config.train.run_dir), config.data
+    strategy, chief, steps_per_epoch = setup.strategy, setup.chief, setup.steps_per_epoch
+    train_index, test_index = setup.train_index, setup.test_index
+    keras.utils.set_random_seed(config.train.seed)
+    with strategy.scope():
+        model = training.build_dptn(config)
+        optimizers = training.make_optimizers(config.train, steps_per_epoch)
+        model.compile(*optimizers, jit_compile=config.train.jit_compile)
+
+    backup_dir = run_dir / "backup"
+    backup = Backup(backup_dir, model, steps_per_epoch, keep=config.train.keep_backups,
+                    worker_id=None if chief else strategy.cluster_resolver.task_id)
+    initial_epoch = backup.restore()
+    callbacks = [StopOnNonFiniteLoss(backup_dir), backup]
+    if chief:
+        writer = tf.summary.create_file_writer(str(run_dir / "logs"))
+        callbacks += [
+            TrainingSummaries(writer, config.train.log_every, config.to_yaml()),
+            SampleImages(writer, sample_batch(config, test_index), data.old_size,
+                         config.train.image_every, run_dir / "samples"),
+        ]
+    validation = distributed(strategy, config, "test", test_index)
+    try:
+        model.fit(distributed(strategy, config, "train", train_index),
+                  epochs=config.train.niter + config.train.niter_decay,
+                  initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                  validation_data=validation, validation_steps=config.train.validation_steps,
+                  callbacks=callbacks, shuffle=False)  # the pipeline shuffles by itself
+    except NonFiniteLossError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+    # The final figures cover the whole test split, whatever train.validation_steps says.
+    generated = model.evaluate(validation, return_dict=True, verbose=0)
+    generated = {name: float(value) for name, value in generated.items()}
+    baseline = training.copy_source_baseline(make_dataset(data, "test", index=test_index))
+    print(report(generated, baseline, test_index.num_pairs))
+    if chief:
+        with atomic_path(run_dir / "generator.keras") as temporary:
+            model.target_generator.save(temporary)
+        figures = {"generated": generated, "copy_source": baseline,
+                   "test_pairs": test_index.num_pairs, "step": global_step(model)}
+        with atomic_path(run_dir / "validation.json") as temporary:
+            temporary.write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"Inference generator: {run_dir / 'generator.keras'}; "
+              f"TensorBoard: tensorboard --logdir {run_dir / 'logs'}")
+    return 0
+
+
+def main(argv=None) -> int:
+    # The input pipeline runs twice as fast on a CPU with TensorFlow's BFC allocator
+    # (`dptn_tf/data/pipeline.py`); it is read when TensorFlow runs its first op.
+    os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
+    args = parse_args(argv)
+    try:
+        config = resolve_config(args)
+        setup = prepare(config)
+    except (ValueError, FileNotFoundError) as error:  # a bad configuration or data set
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return train(config, setup)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
