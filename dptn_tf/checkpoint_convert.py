@@ -214,20 +214,20 @@ def _generator_entries(generator: keras.Model, config: ModelConfig):
     ptm = parts["pose_transformer"]
     for i, block in enumerate(ptm.context_augment_blocks):
         p = f"PTM.encoder.layers.{i}"
-        entries.update({**_attention_entries(f"{p}.self_attn", block.self_attention),
+        entries.update({**_attention_entries(f"{p}.self_attn", block.self_attention.attention),
+                        **_norm_entries(f"{p}.norm1", block.self_attention.norm),
                         **_dense_entries(f"{p}.linear1", block.feedforward.inner),
                         **_dense_entries(f"{p}.linear2", block.feedforward.outer),
-                        **_norm_entries(f"{p}.norm1", block.self_attention_norm),
-                        **_norm_entries(f"{p}.norm2", block.feedforward_norm)})
+                        **_norm_entries(f"{p}.norm2", block.feedforward.norm)})
     for i, block in enumerate(ptm.texture_transfer_blocks):
         p = f"PTM.decoder.layers.{i}"
-        entries.update({**_attention_entries(f"{p}.self_attn", block.self_attention),
-                        **_attention_entries(f"{p}.multihead_attn", block.cross_attention),
+        entries.update({**_attention_entries(f"{p}.self_attn", block.self_attention.attention),
+                        **_norm_entries(f"{p}.norm1", block.self_attention.norm),
+                        **_attention_entries(f"{p}.multihead_attn", block.cross_attention.attention),
+                        **_norm_entries(f"{p}.norm2", block.cross_attention.norm),
                         **_dense_entries(f"{p}.linear1", block.feedforward.inner),
                         **_dense_entries(f"{p}.linear2", block.feedforward.outer),
-                        **_norm_entries(f"{p}.norm1", block.self_attention_norm),
-                        **_norm_entries(f"{p}.norm2", block.cross_attention_norm),
-                        **_norm_entries(f"{p}.norm3", block.feedforward_norm)})
+                        **_norm_entries(f"{p}.norm3", block.feedforward.norm)})
     entries.update(_norm_entries("PTM.decoder.norm", ptm.output_norm))
     return entries, aliases
 

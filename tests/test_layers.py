@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from dptn_tf.layers import (ContextAugmentBlock, InstanceNormalization, PoseTransformerModule,
+from dptn_tf.layers import (AttentionSublayer, ContextAugmentBlock, FeedForward, InstanceNormalization, PoseTransformerModule,
                             ReflectionPadding2D, SpectralNormConv2D, TextureTransferBlock)
 
 RNG = np.random.default_rng(0)
@@ -85,6 +85,8 @@ def test_blocks_serialize_every_constructor_argument():
                   SpectralNormConv2D(4, 3, strides=2, padding=1, use_bias=False, power_iterations=2),
                   ContextAugmentBlock(4, feedforward_dim=16, negative_slope=0.2, epsilon=1e-3),
                   TextureTransferBlock(4, feedforward_dim=16, negative_slope=0.2, epsilon=1e-3),
+                  AttentionSublayer(4, epsilon=1e-3),
+                  FeedForward(hidden_dim=16, negative_slope=0.2, epsilon=1e-3),
                   PoseTransformerModule(num_heads=4, num_cabs=3, num_ttbs=1, negative_slope=0.2)):
         assert _roundtrip(layer), type(layer).__name__
 
@@ -106,11 +108,13 @@ def test_pose_transformer_returns_attention_maps_that_are_distributions():
 
 
 def test_pose_transformer_values_come_from_the_source_features():
-    """Changing F_s changes the output; with one TTB and no CAB, F_ss only shapes attention."""
+    """Changing F_s changes the output, but a constant offset of F_s does not: it moves every
+    value equally and the instance norm over the tokens removes it."""
     ptm = PoseTransformerModule(num_heads=1, num_cabs=0, num_ttbs=1)
-    f_ss, f_st, f_s = (RNG.normal(size=(1, 2, 2, 4)).astype("float32") for _ in range(3))
+    f_ss, f_st, f_s, noise = (RNG.normal(size=(1, 2, 2, 4)).astype("float32") for _ in range(4))
     base = np.asarray(ptm(f_ss, f_st, f_s))
-    assert not np.allclose(base, ptm(f_ss, f_st, f_s + 1.0))
+    np.testing.assert_allclose(ptm(f_ss, f_st, f_s + 1.0), base, atol=1e-4)
+    assert not np.allclose(base, ptm(f_ss, f_st, f_s + noise), atol=1e-3)
 
 
 def test_heads_must_divide_the_width():

@@ -1,5 +1,6 @@
 """Custom Keras layers of DPTN, each registered serializable under the package `dptn_tf`."""
 
+from dptn_tf.layers.attention_sublayer import AttentionSublayer
 from dptn_tf.layers.context_augment_block import ContextAugmentBlock
 from dptn_tf.layers.feedforward import FeedForward
 from dptn_tf.layers.instance_norm import InstanceNormalization
@@ -9,6 +10,7 @@ from dptn_tf.layers.spectral_norm import SpectralNormConv2D
 from dptn_tf.layers.texture_transfer_block import TextureTransferBlock
 
 __all__ = [
+    "AttentionSublayer",
     "ContextAugmentBlock",
     "FeedForward",
     "InstanceNormalization",

@@ -2,8 +2,8 @@
 
 import keras
 
+from dptn_tf.layers.attention_sublayer import AttentionSublayer
 from dptn_tf.layers.feedforward import FeedForward
-from dptn_tf.layers.instance_norm import InstanceNormalization
 
 
 @keras.saving.register_keras_serializable(package="dptn_tf")
@@ -36,32 +36,17 @@ class ContextAugmentBlock(keras.layers.Layer):
         self.epsilon = epsilon
 
     def build(self, tokens_shape):
-        model_dim = tokens_shape[-1]
-        if model_dim % self.num_heads:
-            raise ValueError(f"{self.name}: token width {model_dim} is not divisible by "
-                             f"num_heads={self.num_heads}")
-        policy = self.dtype_policy
-        self.self_attention = keras.layers.MultiHeadAttention(
-            self.num_heads, model_dim // self.num_heads, name="self_attention", dtype=policy)
-        self.self_attention.build(tokens_shape, tokens_shape)
-        self.self_attention_norm = InstanceNormalization(self.epsilon, name="self_attention_norm",
-                                                         dtype=policy)
-        self.self_attention_norm.build(tokens_shape)
-        self.feedforward = FeedForward(self.feedforward_dim, self.negative_slope,
-                                       name="feedforward", dtype=policy)
+        self.self_attention = AttentionSublayer(self.num_heads, self.epsilon,
+                                                name="self_attention", dtype=self.dtype_policy)
+        self.self_attention.build(tokens_shape, tokens_shape, tokens_shape)
+        self.feedforward = FeedForward(self.feedforward_dim, self.negative_slope, self.epsilon,
+                                       name="feedforward", dtype=self.dtype_policy)
         self.feedforward.build(tokens_shape)
-        self.feedforward_norm = InstanceNormalization(self.epsilon, name="feedforward_norm",
-                                                      dtype=policy)
-        self.feedforward_norm.build(tokens_shape)
 
     def call(self, tokens, return_attention_scores=False):
-        attended, scores = self.self_attention(tokens, tokens, tokens,
-                                               return_attention_scores=True)
-        tokens = self.self_attention_norm(tokens + attended)
-        tokens = self.feedforward_norm(tokens + self.feedforward(tokens))
-        if return_attention_scores:
-            return tokens, scores
-        return tokens
+        tokens, scores = self.self_attention(tokens, tokens, tokens, return_attention_scores=True)
+        tokens = self.feedforward(tokens)
+        return (tokens, scores) if return_attention_scores else tokens
 
     def compute_output_shape(self, tokens_shape):
         return tokens_shape

@@ -2,8 +2,8 @@
 
 import keras
 
+from dptn_tf.layers.attention_sublayer import AttentionSublayer
 from dptn_tf.layers.feedforward import FeedForward
-from dptn_tf.layers.instance_norm import InstanceNormalization
 
 
 @keras.saving.register_keras_serializable(package="dptn_tf")
@@ -37,39 +37,23 @@ class TextureTransferBlock(keras.layers.Layer):
         self.epsilon = epsilon
 
     def build(self, target_shape, memory_shape, value_shape):
-        model_dim = target_shape[-1]
-        if model_dim % self.num_heads:
-            raise ValueError(f"{self.name}: token width {model_dim} is not divisible by "
-                             f"num_heads={self.num_heads}")
         policy = self.dtype_policy
-        key_dim = model_dim // self.num_heads
-        self.self_attention = keras.layers.MultiHeadAttention(
-            self.num_heads, key_dim, name="self_attention", dtype=policy)
-        self.self_attention.build(target_shape, target_shape)
-        self.self_attention_norm = InstanceNormalization(self.epsilon, name="self_attention_norm",
-                                                         dtype=policy)
-        self.self_attention_norm.build(target_shape)
-        self.cross_attention = keras.layers.MultiHeadAttention(
-            self.num_heads, key_dim, name="cross_attention", dtype=policy)
+        self.self_attention = AttentionSublayer(self.num_heads, self.epsilon,
+                                                name="self_attention", dtype=policy)
+        self.self_attention.build(target_shape, target_shape, target_shape)
+        self.cross_attention = AttentionSublayer(self.num_heads, self.epsilon,
+                                                 name="cross_attention", dtype=policy)
         self.cross_attention.build(target_shape, value_shape, memory_shape)
-        self.cross_attention_norm = InstanceNormalization(self.epsilon, name="cross_attention_norm",
-                                                          dtype=policy)
-        self.cross_attention_norm.build(target_shape)
-        self.feedforward = FeedForward(self.feedforward_dim, self.negative_slope,
+        self.feedforward = FeedForward(self.feedforward_dim, self.negative_slope, self.epsilon,
                                        name="feedforward", dtype=policy)
         self.feedforward.build(target_shape)
-        self.feedforward_norm = InstanceNormalization(self.epsilon, name="feedforward_norm",
-                                                      dtype=policy)
-        self.feedforward_norm.build(target_shape)
 
     def call(self, target, memory, value, return_attention_scores=False):
-        attended, self_scores = self.self_attention(target, target, target,
+        target, self_scores = self.self_attention(target, target, target,
+                                                  return_attention_scores=True)
+        target, cross_scores = self.cross_attention(target, value, memory,
                                                     return_attention_scores=True)
-        target = self.self_attention_norm(target + attended)
-        transferred, cross_scores = self.cross_attention(target, value, memory,
-                                                         return_attention_scores=True)
-        target = self.cross_attention_norm(target + transferred)
-        target = self.feedforward_norm(target + self.feedforward(target))
+        target = self.feedforward(target)
         if return_attention_scores:
             return target, {"self_attention": self_scores, "cross_attention": cross_scores}
         return target
