@@ -20,6 +20,12 @@ FASHION_NAMES = [
 ]
 
 
+def synthetic_config(root, **settings) -> DataConfig:
+    """The configuration of the session's tiny synthetic root (64x32 images)."""
+    return DataConfig(root=str(root), prefix="synthetic", load_size=(64, 32), old_size=(64, 32),
+                      **settings)
+
+
 def keypoints_for(index, size):
     """Deterministic keypoints inside `size`, a few missing."""
     rng = np.random.default_rng(index)
@@ -87,14 +93,7 @@ def csv_pairs(root, prefix, split):
 
 
 def test_synthetic_root_batches(synthetic_root):
-    config = DataConfig(
-        root=str(synthetic_root),
-        prefix="synthetic",
-        load_size=(64, 32),
-        old_size=(64, 32),
-        batch_size=4,
-        seed=0,
-    )
+    config = synthetic_config(synthetic_root, batch_size=4, seed=0)
     annotations = read_annotations(synthetic_root / "synthetic-annotation-train.csv")
     pairs = csv_pairs(synthetic_root, "synthetic", "train")
     for batch in make_dataset(config, "train").take(3):
@@ -102,13 +101,7 @@ def test_synthetic_root_batches(synthetic_root):
 
 
 def test_evaluation_follows_the_csv_and_keeps_the_remainder(synthetic_root):
-    config = DataConfig(
-        root=str(synthetic_root),
-        prefix="synthetic",
-        load_size=(64, 32),
-        old_size=(64, 32),
-        batch_size=3,
-    )
+    config = synthetic_config(synthetic_root, batch_size=3)
     pairs = csv_pairs(synthetic_root, "synthetic", "test")
     seen = []
     for batch in make_dataset(config, "test"):
@@ -157,16 +150,8 @@ def test_deepfashion_shaped_root_with_grayscale_and_rgba(tmp_path):
 
 def test_seeded_pipelines_repeat_their_order(synthetic_root):
     def names(seed):
-        config = DataConfig(
-            root=str(synthetic_root),
-            prefix="synthetic",
-            load_size=(64, 32),
-            old_size=(64, 32),
-            batch_size=4,
-            seed=seed,
-            deterministic=True,
-            check_images=False,
-        )
+        config = synthetic_config(synthetic_root, batch_size=4, seed=seed, deterministic=True,
+                                  check_images=False)
         batches = make_dataset(config, "train").take(12)  # more than one pass over 36 pairs
         return [n.decode() for b in batches for n in b["source_name"].numpy()]
 
@@ -183,13 +168,7 @@ def test_deterministic_needs_a_seed(synthetic_root):
 
 
 def test_input_context_shards_and_splits_the_batch(synthetic_root):
-    config = DataConfig(
-        root=str(synthetic_root),
-        prefix="synthetic",
-        load_size=(64, 32),
-        old_size=(64, 32),
-        batch_size=4,
-    )
+    config = synthetic_config(synthetic_root, batch_size=4)
     index = load_split(synthetic_root, "test", "synthetic")
     shards = []
     for pipeline in range(2):
@@ -210,14 +189,7 @@ def test_input_context_shards_and_splits_the_batch(synthetic_root):
 
 
 def test_distribute_datasets_from_function(synthetic_root):
-    config = DataConfig(
-        root=str(synthetic_root),
-        prefix="synthetic",
-        load_size=(64, 32),
-        old_size=(64, 32),
-        batch_size=2,
-        seed=0,
-    )
+    config = synthetic_config(synthetic_root, batch_size=2, seed=0)
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     dataset = strategy.distribute_datasets_from_function(
         lambda context: make_dataset(config, "train", input_context=context)
