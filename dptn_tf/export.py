@@ -12,7 +12,7 @@ layers are traced into plain TensorFlow graphs):
   images PNG-encoded). TF Serving's REST API base64-encodes a string output only when its name
   ends in `_bytes`, hence that name.
   Decoding, the resize to `load_size`, the pose heatmaps and the conversion of the result to the
-  annotation size are the library's own functions (`dptn_tf.data.decode_image`,
+  annotation size are the library's own functions (`dptn_tf.data.images`,
   `dptn_tf.pose.keypoints_to_heatmaps`, `dptn_tf.generation.to_saved_uint8`), so the service
   computes what training and the test protocol compute.
 - `generate`, for batch pipelines that prepare their own tensors:
@@ -34,7 +34,7 @@ import tensorflow as tf
 
 from dptn_tf.atomic import atomic_path
 from dptn_tf.config import DataConfig
-from dptn_tf.data import decode_image, decode_rgb
+from dptn_tf.data.images import decode_rgb, to_network_input
 from dptn_tf.generation import as_inference_generator, to_saved_uint8
 from dptn_tf.pose import NUM_JOINTS, keypoints_to_heatmaps
 
@@ -157,8 +157,9 @@ def build_export_archive(generator: keras.Model, data: DataConfig) -> keras.expo
         return {"generated_target": generator(inputs, training=False)}
 
     def decode(contents):
-        """One encoded image -> (model input at `load_size`, its own `(H, W)`)."""
-        return decode_image(contents, load_size), tf.shape(decode_rgb(contents))[:2]
+        """One encoded image -> (model input at `load_size`, its own `(H, W)`), decoded once."""
+        pixels = decode_rgb(contents)
+        return to_network_input(pixels, load_size), tf.shape(pixels)[:2]
 
     def serve(source_image, source_keypoints, target_keypoints):
         source_image, source_keypoints, target_keypoints = _validate_serving_inputs(

@@ -19,14 +19,13 @@ def decode_rgb(contents) -> tf.Tensor:
     )
 
 
-def decode_image(contents, load_size) -> tf.Tensor:
-    """Encoded bytes -> float32 `[H, W, 3]` in [-1, 1] at `load_size` (a python pair).
+def to_network_input(image, load_size) -> tf.Tensor:
+    """uint8 RGB `[h, w, 3]` -> float32 `[H, W, 3]` in [-1, 1] at `load_size` (a python pair).
 
     The resize is bilinear, as the reference's PIL resize; when shrinking it is antialiased
     (as PIL is), when enlarging it skips the antialiasing kernel, which would change nothing
     but cost twice the time.
     """
-    image = decode_rgb(contents)
     shrinking = tf.reduce_any(tf.shape(image)[:2] > tf.constant(load_size, tf.int32))
     image = tf.cond(
         shrinking,
@@ -35,3 +34,8 @@ def decode_image(contents, load_size) -> tf.Tensor:
     )
     image = tf.ensure_shape(image, (*load_size, 3))
     return tf.clip_by_value(image / 127.5 - 1.0, -1.0, 1.0)
+
+
+def decode_image(contents, load_size) -> tf.Tensor:
+    """Encoded bytes -> float32 `[H, W, 3]` in [-1, 1] at `load_size` (a python pair)."""
+    return to_network_input(decode_rgb(contents), load_size)
