@@ -192,7 +192,7 @@ def train(config: Config, setup: Setup) -> int:
     print(report(generated, baseline, test_index.num_pairs))
     if chief:
         with atomic_path(run_dir / "generator.keras") as temporary:
-            model.target_generator.save(temporary)
+            training.float32_inference_generator(model.generator, config.model).save(temporary)
         figures = {"generated": generated, "copy_source": baseline,
                    "test_pairs": test_index.num_pairs, "step": global_step(model)}
         with atomic_path(run_dir / "validation.json") as temporary:

@@ -161,6 +161,15 @@ def test_mixed_precision_trains(policy):
         keras.mixed_precision.set_global_policy("float32")
     assert all(np.isfinite(values[0]) for values in logs.values())
     assert int(model.generator_optimizer.iterations) == 1
+    # What train.py exports computes in float32, with the trained weights.
+    config = tiny_config()
+    exported = training.float32_inference_generator(model.generator, config.model)
+    conv = exported.get_layer("decoder").get_layer("output_conv")
+    assert conv.dtype_policy.name == "float32"
+    np.testing.assert_array_equal(conv.kernel.numpy(), model.generator.get_layer("decoder")
+                                  .get_layer("output_conv").kernel.numpy())
+    inputs = {k: v for k, v in random_batch().items() if k != "target_image"}
+    np.testing.assert_allclose(exported(inputs), model.target_generator(inputs), atol=0.1)
 
 
 @pytest.mark.slow
