@@ -36,7 +36,7 @@ from dptn_tf.callbacks import (
     global_step,
 )
 from dptn_tf.config import Config, load_config
-from dptn_tf.data import PatnSplit, load_split, make_dataset
+from dptn_tf.data import PatnSplit, load_split, make_dataset, one_batch
 from dptn_tf.distribute import STRATEGIES, is_chief, select_strategy, set_precision
 from dptn_tf.synthetic import make_synthetic_dataset
 
@@ -99,9 +99,8 @@ def make_data_if_missing(config: Config) -> None:
 def sample_batch(config: Config, index) -> dict:
     """`train.sample_pairs` test pairs spread over the split, as numpy arrays."""
     count = min(config.train.sample_pairs, index.num_pairs)
-    index = dataclasses.replace(index, pairs=index.pairs[::index.num_pairs // count][:count])
-    data = dataclasses.replace(config.data, batch_size=count)
-    batch = next(iter(make_dataset(data, "test", index=index)))
+    step = index.num_pairs // count
+    batch = one_batch(config.data, index.subset(list(range(0, step * count, step))))
     return {key: value.numpy() for key, value in batch.items()}
 
 

@@ -11,13 +11,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dptn_tf.models import generator_parts
+from dptn_tf.models import INPUT_NAMES, generator_parts
 
 
 def cross_attention(generator: keras.Model, inputs: dict, block: int = -1) -> np.ndarray:
     """`[B, Ht*Wt, Hs*Ws]` cross-attention of one TTB (default: the last), averaged over heads."""
     parts = generator_parts(generator)
-    x_s, p_s, p_t = (inputs[k] for k in ("source_image", "source_pose", "target_pose"))
+    x_s, p_s, p_t = (inputs[k] for k in INPUT_NAMES)
     f_ss = parts["shared_encoder"](tf.concat([x_s, p_s, p_s], -1), training=False)
     f_st = parts["shared_encoder"](tf.concat([x_s, p_s, p_t], -1), training=False)
     f_s = parts["source_encoder"](x_s, training=False)

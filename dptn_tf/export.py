@@ -36,6 +36,7 @@ from dptn_tf.atomic import atomic_path
 from dptn_tf.config import DataConfig
 from dptn_tf.data.images import decode_rgb, to_network_input
 from dptn_tf.generation import as_inference_generator, to_saved_uint8
+from dptn_tf.models import INPUT_NAMES
 from dptn_tf.pose import NUM_JOINTS, keypoints_to_heatmaps
 
 SERVING_SIGNATURE = "serving_default"
@@ -111,7 +112,7 @@ def _validate_serving_inputs(source_image, source_keypoints, target_keypoints):
 
 
 def _validate_generate_inputs(source_image, source_pose, target_pose):
-    names = ("source_image", "source_pose", "target_pose")
+    names = INPUT_NAMES
     pose = f"float32 [batch, H, W, {NUM_JOINTS}] heatmaps"
 
     def shapes(image, source, target):

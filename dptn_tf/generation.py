@@ -8,7 +8,6 @@ official evaluation parses.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import keras
@@ -17,10 +16,9 @@ import tensorflow as tf
 from dptn_tf.atomic import atomic_path
 from dptn_tf.config import DataConfig
 from dptn_tf.data import PatnSplit, load_split, make_dataset
-from dptn_tf.models import inference_generator
+from dptn_tf.models import INPUT_NAMES, inference_generator
 
 JPEG_QUALITY = 75
-INPUT_NAMES = ("source_image", "source_pose", "target_pose")
 
 
 def result_name(source_name: str, target_name: str) -> str:
@@ -56,7 +54,7 @@ def generate_test_images(model: keras.Model, config: DataConfig, out_dir: str | 
             if not (out_dir / result_name(a, b)).exists()]
     if not todo:
         return []
-    index = dataclasses.replace(index, pairs=index.pairs[todo])
+    index = index.subset(todo)
     dataset = make_dataset(config, "test", training=False, index=index)
     generator = as_inference_generator(model)
     old_size = tuple(config.old_size)

@@ -1,6 +1,5 @@
 """DPTN's custom layers: reference arithmetic, serialization, attention maps."""
 
-import keras
 import numpy as np
 import pytest
 

@@ -4,11 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 
-import dptn_tf
 from dptn_tf.checkpoint_convert import import_discriminator, import_generator, load_torch_state_dict
 from dptn_tf.models import generator_parts, inference_generator
 

@@ -63,16 +63,8 @@ def test_root_is_patn_format(synthetic_root):
     assert not identities["train"] & identities["test"]
 
 
-def test_same_seed_same_bytes(tmp_path, synthetic_root):
-    again = make_synthetic_dataset(
-        tmp_path / "again",
-        image_size=(64, 32),
-        num_train_identities=3,
-        num_test_identities=2,
-        poses_per_identity=4,
-        test_pairs_per_identity=4,
-        seed=1,
-    )
+def test_same_seed_same_bytes(tmp_path, synthetic_root, synthetic_settings):
+    again = make_synthetic_dataset(tmp_path / "again", **synthetic_settings)
     comparison = filecmp.dircmp(synthetic_root, again)
     assert not comparison.diff_files and not comparison.left_only and not comparison.right_only
     for split in ("train", "test"):

@@ -12,7 +12,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import keras
 
 from dptn_tf.atomic import atomic_path
 from dptn_tf.checkpoint_convert import (CheckpointError, import_discriminator, import_generator,

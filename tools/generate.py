@@ -9,7 +9,6 @@ it to the `from,to` rows of FILE (same format as the data set's pairs CSV).
 """
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -27,7 +26,7 @@ def select_pairs(index, pairs_file: Path):
             raise DatasetError(f"{pairs_file}: line {line}: pair {source},{target} is not a test "
                                f"pair of {index.root}")
         chosen.append(position[(source, target)])
-    return dataclasses.replace(index, pairs=index.pairs[chosen])
+    return index.subset(chosen)
 
 
 def main(argv=None) -> int:

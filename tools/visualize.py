@@ -10,7 +10,6 @@ source image tinted where the last texture transfer block's cross-attention look
 """
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -20,20 +19,15 @@ import tensorflow as tf
 from dptn_tf.atomic import atomic_path
 from dptn_tf.attention_maps import cross_attention, overlay, point_attention
 from dptn_tf.config import load_config
-from dptn_tf.data import DatasetError, load_split, make_dataset
-from dptn_tf.generation import INPUT_NAMES, as_inference_generator, load_generator
+from dptn_tf.data import DatasetError, load_split, one_batch
+from dptn_tf.generation import as_inference_generator, load_generator
+from dptn_tf.models import INPUT_NAMES
 from dptn_tf.pose import scale_keypoints
 from dptn_tf.visualization import draw_skeleton, image_grid, to_uint8
 
 
-def _batch(config, index, count):
-    index = dataclasses.replace(index, pairs=index.pairs[:count])
-    return next(iter(make_dataset(dataclasses.replace(config, batch_size=count), "test",
-                                  training=False, index=index)))
-
-
 def comparison_grid(model, config, index, count: int) -> np.ndarray:
-    batch = _batch(config, index, count)
+    batch = one_batch(config, index.subset(slice(count)))
     generated = as_inference_generator(model)({k: batch[k] for k in INPUT_NAMES}, training=False)
     load_size = tuple(config.load_size)
     tiles = []
@@ -48,8 +42,7 @@ def attention_picture(model, config, index, pair: tuple[str, str], points) -> np
     names = index.pair_names()
     if pair not in names:
         raise DatasetError(f"pair {pair[0]},{pair[1]} is not a test pair of {index.root}")
-    index = dataclasses.replace(index, pairs=index.pairs[[names.index(pair)]])
-    batch = _batch(config, index, 1)
+    batch = one_batch(config, index.subset([names.index(pair)]))
     inputs = {k: batch[k] for k in INPUT_NAMES}
     load_size = tuple(config.load_size)
     generated = to_uint8(as_inference_generator(model)(inputs, training=False)[0])

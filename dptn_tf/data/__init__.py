@@ -15,7 +15,7 @@ from dptn_tf.data.patn import (
     write_annotations,
     write_pairs,
 )
-from dptn_tf.data.pipeline import make_dataset
+from dptn_tf.data.pipeline import make_dataset, one_batch
 
 __all__ = [
     "DatasetError",
@@ -27,6 +27,7 @@ __all__ = [
     "format_keypoints",
     "load_split",
     "make_dataset",
+    "one_batch",
     "pairs_path",
     "parse_keypoints",
     "read_annotations",

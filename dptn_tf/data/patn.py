@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,6 +161,10 @@ class PatnSplit:
 
     def pair_names(self) -> list[tuple[str, str]]:
         return [(self.names[a], self.names[b]) for a, b in self.pairs]
+
+    def subset(self, positions) -> PatnSplit:
+        """The split restricted to the pairs at `positions` (indices into `pairs`), in that order."""
+        return dataclasses.replace(self, pairs=self.pairs[positions])
 
 
 def load_split(

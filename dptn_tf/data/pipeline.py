@@ -15,6 +15,8 @@ default allocator page-faults in fresh memory for every large batch, which halve
 
 from __future__ import annotations
 
+import dataclasses
+
 import tensorflow as tf
 
 from dptn_tf.config import DataConfig
@@ -106,3 +108,9 @@ def make_dataset(
         else tf.data.experimental.AutoShardPolicy.DATA
     )
     return dataset.with_options(options)
+
+
+def one_batch(config: DataConfig, index: PatnSplit) -> dict:
+    """Every pair of `index`, in order, as one evaluation batch (sample grids, pictures)."""
+    config = dataclasses.replace(config, batch_size=index.num_pairs)
+    return next(iter(make_dataset(config, index.split, training=False, index=index)))

@@ -3,9 +3,11 @@
 from dptn_tf.models.decoder import build_decoder
 from dptn_tf.models.discriminator import build_discriminator
 from dptn_tf.models.encoders import build_shared_encoder, build_source_encoder
-from dptn_tf.models.generator import build_generator, generator_parts, inference_generator
+from dptn_tf.models.generator import (INPUT_NAMES, build_generator, generator_parts,
+                                      inference_generator)
 
 __all__ = [
+    "INPUT_NAMES",
     "build_decoder",
     "build_discriminator",
     "build_generator",
