@@ -6,7 +6,7 @@
 
 writes `exports/dptn/<version>/` (the next free version unless `--version` is given) with the
 signatures `serving_default` (encoded image + keypoints -> image) and `generate` (tensors ->
-tensor); see `dptn_tf/export.py`. `--run RUN_DIR` takes `RUN_DIR/generator.keras` and the
+tensor); see `dptn_tf/serving/export.py`. `--run RUN_DIR` takes `RUN_DIR/generator.keras` and the
 geometry (`data.load_size`, `data.old_size`, `data.sigma`) from `RUN_DIR/config.yaml`; with
 `--generator`, it comes from `--config` (default: the built-in defaults) and `--set` overrides.
 """
@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from dptn_tf.config import load_config
-from dptn_tf.export import export_saved_model
-from dptn_tf.generation import load_generator
+from dptn_tf.inference.generation import load_generator
+from dptn_tf.serving.export import export_saved_model
 
 
 def main(argv=None) -> int:

@@ -26,8 +26,11 @@ import tensorflow as tf
 import yaml
 
 from dptn_tf import training
-from dptn_tf.atomic import atomic_path
-from dptn_tf.callbacks import (
+from dptn_tf.config import Config, load_config
+from dptn_tf.data import PatnSplit, load_split, make_dataset, one_batch
+from dptn_tf.data.synthetic import make_synthetic_dataset
+from dptn_tf.files.atomic import atomic_path
+from dptn_tf.training.callbacks import (
     Backup,
     NonFiniteLossError,
     SampleImages,
@@ -35,10 +38,7 @@ from dptn_tf.callbacks import (
     TrainingSummaries,
     global_step,
 )
-from dptn_tf.config import Config, load_config
-from dptn_tf.data import PatnSplit, load_split, make_dataset, one_batch
-from dptn_tf.distribute import STRATEGIES, is_chief, select_strategy, set_precision
-from dptn_tf.synthetic import make_synthetic_dataset
+from dptn_tf.training.distribute import STRATEGIES, is_chief, select_strategy, set_precision
 
 QUICKSTART = Path(__file__).resolve().parent / "configs" / "synthetic.yaml"
 

@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 from dptn_tf.config import DataConfig
 from dptn_tf.data import load_split, make_dataset
-from dptn_tf.synthetic import make_synthetic_dataset
+from dptn_tf.data.synthetic import make_synthetic_dataset
 
 CASES = (  # name, image (old) size, load size
     ("256x256 (DeepFashion, 256x176 images)", (256, 176), (256, 256)),

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from dptn_tf import training
 from dptn_tf.config import load_config
-from dptn_tf.distribute import set_precision
+from dptn_tf.training.distribute import set_precision
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -31,7 +31,7 @@ def synthetic_settings() -> dict:
 
 @pytest.fixture(scope="session")
 def synthetic_root(tmp_path_factory, synthetic_settings) -> Path:
-    from dptn_tf.synthetic import make_synthetic_dataset
+    from dptn_tf.data.synthetic import make_synthetic_dataset
 
     return make_synthetic_dataset(tmp_path_factory.mktemp("synthetic") / "root",
                                   **synthetic_settings)

@@ -12,10 +12,13 @@ import argparse
 import sys
 from pathlib import Path
 
-
-from dptn_tf.atomic import atomic_path
-from dptn_tf.checkpoint_convert import (CheckpointError, import_discriminator, import_generator,
-                                        load_torch_state_dict)
+from dptn_tf.convert import (
+    CheckpointError,
+    import_discriminator,
+    import_generator,
+    load_torch_state_dict,
+)
+from dptn_tf.files.atomic import atomic_path
 from dptn_tf.models import inference_generator
 
 

@@ -15,8 +15,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from dptn_tf.atomic import atomic_path
 from dptn_tf.data.patn import annotation_path
+from dptn_tf.files.atomic import atomic_path
 from dptn_tf.metrics import evaluate
 from dptn_tf.metrics.evaluation import DATASETS
 from dptn_tf.metrics.fid import DEFAULT_CACHE_DIR

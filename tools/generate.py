@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dptn_tf.config import load_config
 from dptn_tf.data import DatasetError, load_split, read_pairs
-from dptn_tf.generation import generate_test_images, load_generator
+from dptn_tf.inference.generation import generate_test_images, load_generator
 
 
 def select_pairs(index, pairs_file: Path):

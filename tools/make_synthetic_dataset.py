@@ -10,7 +10,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from dptn_tf.synthetic import make_synthetic_dataset, preview_grid
+from dptn_tf.data.synthetic import make_synthetic_dataset, preview_grid
 
 
 def main(argv=None):

@@ -8,7 +8,7 @@ are cropped to 256x176 and renamed to the names those files use.
 
 import argparse
 
-from dptn_tf.prepare import prepare_deepfashion
+from dptn_tf.data.prepare import prepare_deepfashion
 
 
 def main(argv=None):

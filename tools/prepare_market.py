@@ -8,7 +8,7 @@ is checked against them.
 
 import argparse
 
-from dptn_tf.prepare import prepare_market
+from dptn_tf.data.prepare import prepare_market
 
 
 def main(argv=None):

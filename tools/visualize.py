@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from dptn_tf.atomic import atomic_path
-from dptn_tf.attention_maps import cross_attention, overlay, point_attention
 from dptn_tf.config import load_config
 from dptn_tf.data import DatasetError, load_split, one_batch
-from dptn_tf.generation import as_inference_generator, load_generator
+from dptn_tf.files.atomic import atomic_path
+from dptn_tf.inference.attention_maps import cross_attention, overlay, point_attention
+from dptn_tf.inference.generation import as_inference_generator, load_generator
 from dptn_tf.models import INPUT_NAMES
 from dptn_tf.pose import scale_keypoints
 from dptn_tf.visualization import draw_skeleton, image_grid, to_uint8

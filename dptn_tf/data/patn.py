@@ -13,9 +13,9 @@ expected.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 

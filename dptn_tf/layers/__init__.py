@@ -1,4 +1,7 @@
-"""Custom Keras layers of DPTN, each registered serializable under the package `dptn_tf`."""
+"""Custom Keras layers of DPTN, one per file, each registered serializable under `dptn_tf`.
+
+Imports nothing from the rest of dptn_tf; `models` builds the networks from them.
+"""
 
 from dptn_tf.layers.attention_sublayer import AttentionSublayer
 from dptn_tf.layers.context_augment_block import ContextAugmentBlock

@@ -1,11 +1,13 @@
 """The paper's evaluation: SSIM, PSNR, L1, MAE, LPIPS and FID, as DPTN's metrics script has them.
 
-The networks (InceptionV3 for FID, AlexNet + linear layers for LPIPS) are Keras models whose
-weights are converted on load from the PyTorch files the published figures were computed with;
-see `weights` for where those files are looked for. Reading them needs torch (an optional extra),
-importing this package does not.
+Imports `data`, `convert`, `files` and `pose`. The networks (InceptionV3 for FID, AlexNet + linear
+layers for LPIPS) are Keras models whose weights are converted on load from the PyTorch files the
+published figures were computed with (`dptn_tf.files.weight_files` says where they are looked
+for). Reading them needs torch (an optional extra); importing this package does not.
 """
 
+from dptn_tf.convert.named_layers import assign_state_dict
+from dptn_tf.files.weight_files import find_weight_file, weights_dir
 from dptn_tf.metrics.alexnet import build_alexnet_features
 from dptn_tf.metrics.body_mask import body_mask
 from dptn_tf.metrics.evaluation import DATASETS, PAPER_RESULTS, evaluate, score_pairs
@@ -26,8 +28,6 @@ from dptn_tf.metrics.images import (
 )
 from dptn_tf.metrics.inception import build_inception_v3, load_inception_v3
 from dptn_tf.metrics.lpips import build_lpips, load_lpips
-from dptn_tf.metrics.torch_convert import assign_state_dict
-from dptn_tf.weights import find_weight_file, weights_dir
 
 __all__ = [
     "DATASETS",

@@ -1,7 +1,7 @@
 """AlexNet's convolutional trunk (torchvision layout): the five ReLU outputs LPIPS compares.
 
 Layers are named after torchvision's `features.<index>` modules, so
-`torch_convert.assign_state_dict` loads `alexnet-owt-*.pth` unchanged. Torch pads the first conv
+`named_layers.assign_state_dict` loads `alexnet-owt-*.pth` unchanged. Torch pads the first conv
 by 2 on every side; an explicit zero padding reproduces that ('same' would pad asymmetrically at
 stride 4).
 """

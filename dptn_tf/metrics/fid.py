@@ -21,8 +21,8 @@ import numpy as np
 import tensorflow as tf
 from scipy import linalg
 
-from dptn_tf.atomic import atomic_path
 from dptn_tf.data.images import decode_rgb
+from dptn_tf.files.atomic import atomic_path
 from dptn_tf.metrics.images import list_images
 from dptn_tf.metrics.inception import FEATURES, INPUT_SIZE
 

@@ -10,7 +10,7 @@ Two weight sets are supported, each with the input normalisation it was used wit
   pools exclude padding and Mixed_7c pools by maximum, as in the TensorFlow graph.
 
 Layers are named after torchvision's modules (`Mixed_6b.branch7x7_2.conv`), so
-`torch_convert.assign_state_dict` loads either `.pth` file unchanged.
+`named_layers.assign_state_dict` loads either `.pth` file unchanged.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from dptn_tf.checkpoint_convert import load_torch_state_dict
-from dptn_tf import weights
-from dptn_tf.metrics import torch_convert
+from dptn_tf.convert import load_torch_state_dict, named_layers
+from dptn_tf.files import weight_files
 
 INPUT_SIZE = 299
 FEATURES = 2048
@@ -33,11 +32,11 @@ _IMAGENET_STD = np.array([0.229, 0.224, 0.225])
 # variant -> (weight file, per-channel scale, per-channel offset) applied to [0, 1] input
 VARIANTS = {
     "torchvision": (
-        weights.INCEPTION_TORCHVISION,
+        weight_files.INCEPTION_TORCHVISION,
         _IMAGENET_STD / 0.5,
         (_IMAGENET_MEAN - 0.5) / 0.5,
     ),
-    "pytorch-fid": (weights.INCEPTION_PYTORCH_FID, np.full(3, 2.0), np.full(3, -1.0)),
+    "pytorch-fid": (weight_files.INCEPTION_PYTORCH_FID, np.full(3, 2.0), np.full(3, -1.0)),
 }
 # Classifier heads in the state dicts that pool3 features never reach.
 _UNUSED_PREFIXES = ("fc.", "AuxLogits.")
@@ -168,7 +167,7 @@ def load_inception_v3(
 ) -> tuple[keras.Model, Path]:
     """The pool3 network with its converted weights, and the weight file's path (for cache keys)."""
     model = build_inception_v3(variant)
-    path = weights.find_weight_file(VARIANTS[variant][0], weights_dir)
+    path = weight_files.find_weight_file(VARIANTS[variant][0], weights_dir)
     state = load_torch_state_dict(path)
-    torch_convert.assign_state_dict(model, state, str(path), ignored_prefixes=_UNUSED_PREFIXES)
+    named_layers.assign_state_dict(model, state, str(path), ignored_prefixes=_UNUSED_PREFIXES)
     return model, path

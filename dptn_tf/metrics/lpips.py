@@ -14,9 +14,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from dptn_tf.checkpoint_convert import load_torch_state_dict
-from dptn_tf import weights
-from dptn_tf.metrics import torch_convert
+from dptn_tf.convert import load_torch_state_dict, named_layers
+from dptn_tf.files import weight_files
 from dptn_tf.metrics.alexnet import build_alexnet_features
 
 _SHIFT = np.array([-0.030, -0.088, -0.188])
@@ -50,14 +49,14 @@ def load_lpips(
     weights_dir: str | os.PathLike | None = None,
 ) -> tuple[keras.Model, tuple[Path, Path]]:
     """LPIPS with torchvision's AlexNet and the LPIPS v0.1 linear layers, and those two files."""
-    trunk_path = weights.find_weight_file(weights.ALEXNET, weights_dir)
-    linear_path = weights.find_weight_file(weights.LPIPS_ALEX_LINEAR, weights_dir)
+    trunk_path = weight_files.find_weight_file(weight_files.ALEXNET, weights_dir)
+    linear_path = weight_files.find_weight_file(weight_files.LPIPS_ALEX_LINEAR, weights_dir)
     state = {
         **load_torch_state_dict(trunk_path),
         **load_torch_state_dict(linear_path),
     }
     model = build_lpips()
-    torch_convert.assign_state_dict(
+    named_layers.assign_state_dict(
         model, state, f"{trunk_path} + {linear_path}", ignored_prefixes=("classifier.",)
     )
     return model, (trunk_path, linear_path)

@@ -1,0 +1,25 @@
+"""The COCO-18 skeleton as OpenPose and the PATN annotations number it: joints, limbs, colours."""
+
+NUM_JOINTS = 18
+MISSING = -1
+
+JOINT_NAMES = (
+    "nose", "neck", "Rsho", "Relb", "Rwri", "Lsho", "Lelb", "Lwri", "Rhip",
+    "Rkne", "Rank", "Lhip", "Lkne", "Lank", "Leye", "Reye", "Lear", "Rear",
+)  # fmt: skip
+
+# The 19 joint pairs drawn as limbs (OpenPose order).
+LIMBS = (
+    (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11),
+    (11, 12), (12, 13), (1, 0), (0, 14), (14, 16), (0, 15), (15, 17), (2, 16), (5, 17),
+)  # fmt: skip
+
+# OpenPose's colour wheel: one RGB colour per joint.
+JOINT_COLORS = (
+    (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0),
+    (0, 255, 0), (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255),
+    (0, 0, 255), (85, 0, 255), (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85),
+)  # fmt: skip
+
+# Limb i takes colour i of the wheel, as OpenPose's renderer does (the wheel wraps for limb 18).
+LIMB_COLORS = tuple(JOINT_COLORS[i % NUM_JOINTS] for i in range(len(LIMBS)))

@@ -1,0 +1,123 @@
+"""DPTN's training losses, each giving one value per example so that they work with tf.distribute.
+
+A training step reduces a per-example vector with
+`tf.nn.compute_average_loss(per_example, global_batch_size=...)`: summed over replicas that is the
+global-batch mean. Every example here has the same number of elements, so the mean of a vector
+equals the reference's batch mean (`nn.L1Loss`, `nn.MSELoss`, `.mean()` over the whole batch).
+Losses are computed in float32 whatever the inputs' dtype (mixed precision).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+CONTENT_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+STYLE_LAYERS = ("relu2_2", "relu3_4", "relu4_4", "relu5_2")
+GAN_MODES = ("lsgan", "hinge", "wgangp")
+
+
+def l1_loss(fake, real):
+    """Mean absolute difference of each example."""
+    return _mean_per_example(tf.abs(_float32(fake) - _float32(real)))
+
+
+def discriminator_loss(real_scores, fake_scores, gan_mode: str = "lsgan"):
+    """The discriminator's loss on real and generated examples: the average of the two halves.
+
+    Scores are D's patch maps. lsgan: `(D(real) - 1)^2` and `D(fake)^2`; hinge: `relu(1 - D(real))`
+    and `relu(1 + D(fake))`; wgangp: `-D(real)` and `D(fake)`, to which the training step adds
+    `gradient_penalty` (not halved, as in the reference).
+    """
+    real_scores, fake_scores = _float32(real_scores), _float32(fake_scores)
+    if gan_mode == "lsgan":
+        real_term, fake_term = tf.square(real_scores - 1.0), tf.square(fake_scores)
+    elif gan_mode == "hinge":
+        real_term, fake_term = tf.nn.relu(1.0 - real_scores), tf.nn.relu(1.0 + fake_scores)
+    elif gan_mode == "wgangp":
+        real_term, fake_term = -real_scores, fake_scores
+    else:
+        raise _unknown_gan_mode(gan_mode)
+    return 0.5 * (_mean_per_example(real_term) + _mean_per_example(fake_term))
+
+
+def generator_adversarial_loss(fake_scores, gan_mode: str = "lsgan"):
+    """The generator's adversarial loss: lsgan `(D(fake) - 1)^2`, hinge and wgangp `-D(fake)`."""
+    fake_scores = _float32(fake_scores)
+    if gan_mode == "lsgan":
+        return _mean_per_example(tf.square(fake_scores - 1.0))
+    if gan_mode in ("hinge", "wgangp"):
+        return -_mean_per_example(fake_scores)
+    raise _unknown_gan_mode(gan_mode)
+
+
+def random_interpolation(real, fake, seed=None):
+    """Random points between real and generated examples, one uniform weight per example.
+
+    Where WGAN-GP evaluates its gradient penalty. `seed` is anything `keras.random.uniform`
+    takes; a `keras.random.SeedGenerator` gives fresh weights at every step of a compiled loop.
+    """
+    real, fake = _float32(real), _float32(fake)
+    shape = [tf.shape(real)[0]] + [1] * (real.shape.rank - 1)
+    alpha = keras.random.uniform(shape, seed=seed)
+    return alpha * real + (1.0 - alpha) * fake
+
+
+def gradient_penalty(discriminator, interpolated, constant: float = 1.0, weight: float = 10.0):
+    """WGAN-GP's `weight * (||dD(x)/dx|| - constant)^2` for each example `x` of `interpolated`.
+
+    Call it inside the discriminator step's tape: its own inner tape is then recorded too, so the
+    penalty's gradient reaches D's weights (a second-order gradient).
+    """
+    interpolated = _float32(interpolated)
+    with tf.GradientTape() as tape:
+        tape.watch(interpolated)
+        total_score = tf.reduce_sum(_float32(discriminator(interpolated, training=True)))
+    gradients = tape.gradient(total_score, interpolated)
+    # The reference adds 1e-16 before the norm, which keeps the norm's gradient finite at zero.
+    flat = tf.reshape(gradients + 1e-16, [tf.shape(gradients)[0], -1])
+    return weight * tf.square(tf.norm(flat, axis=1) - constant)
+
+
+def gram_matrix(features):
+    """`F^T F / (h * w * c)` of each example's NHWC features: shape [batch, c, c]."""
+    features = _float32(features)
+    shape = tf.shape(features)
+    flat = tf.reshape(features, [shape[0], shape[1] * shape[2], shape[3]])
+    return tf.matmul(flat, flat, transpose_a=True) / tf.cast(tf.reduce_prod(shape[1:]), tf.float32)
+
+
+def content_loss(fake_features: dict, real_features: dict):
+    """Sum over `CONTENT_LAYERS` of the L1 difference of VGG features."""
+    return tf.add_n([l1_loss(fake_features[n], real_features[n]) for n in CONTENT_LAYERS])
+
+
+def style_loss(fake_features: dict, real_features: dict):
+    """Sum over `STYLE_LAYERS` of the L1 difference of the features' Gram matrices."""
+    grams = [(gram_matrix(fake_features[n]), gram_matrix(real_features[n])) for n in STYLE_LAYERS]
+    return tf.add_n([l1_loss(fake, real) for fake, real in grams])
+
+
+def perceptual_loss(vgg, fake, real):
+    """`(content, style)` per example, from one VGG pass over the fake and real images together.
+
+    `vgg` maps [-1, 1] images to a dict of features (`dptn_tf.training.vgg.build_vgg19_features`).
+    """
+    batch = tf.shape(fake)[0]
+    features = vgg(tf.concat([_float32(fake), _float32(real)], axis=0), training=False)
+    fake_features = {name: f[:batch] for name, f in features.items()}
+    real_features = {name: f[batch:] for name, f in features.items()}
+    return content_loss(fake_features, real_features), style_loss(fake_features, real_features)
+
+
+def _float32(x):
+    return tf.cast(x, tf.float32)
+
+
+def _mean_per_example(x):
+    """Mean over every axis but the batch axis."""
+    return tf.reduce_mean(x, axis=list(range(1, x.shape.rank)))
+
+
+def _unknown_gan_mode(gan_mode: str) -> ValueError:
+    return ValueError(f"loss.gan_mode: expected one of {GAN_MODES}, got {gan_mode!r}")

@@ -1,0 +1,162 @@
+"""tools/serving_client.py against the loopback TF Serving test double (`serving_double.py`),
+and the `configs/serving/` files as TF Serving parses them."""
+
+import base64
+import importlib.util
+import json
+import urllib.request
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from google.protobuf import text_format
+from serving_double import ModelDouble, serve_grpc, serve_rest
+
+from dptn_tf.config import DataConfig, ModelConfig
+from dptn_tf.data import write_annotations
+from dptn_tf.models import build_generator
+from dptn_tf.serving.export import export_saved_model
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1, num_ttbs=1)
+OLD_SIZE = (48, 36)
+
+
+def _client():
+    spec = importlib.util.spec_from_file_location("serving_client",
+                                                  REPO / "tools" / "serving_client.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+client = _client()
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    keras.utils.set_random_seed(0)
+    base = tmp_path_factory.mktemp("exports") / "dptn"
+    export_saved_model(build_generator(TINY), base,
+                       DataConfig(load_size=(32, 24), old_size=OLD_SIZE))
+    double = ModelDouble("dptn", base, max_requests=32)
+    yield double
+    double.close()
+
+
+@pytest.fixture(scope="module")
+def request_data():
+    rng = np.random.default_rng(2)
+    image = tf.cast(tf.image.resize(rng.uniform(0, 255, (15, 10, 3)), (60, 40)), tf.uint8)
+    source = rng.uniform(0, 40, (18, 2)).round(1)
+    target = rng.uniform(0, 36, (18, 2)).round(1)
+    source[3] = target[5] = -1
+    return {"image": tf.io.encode_jpeg(image).numpy(),
+            "source": source.tolist(), "target": target.tolist()}
+
+
+def _direct(model, data):
+    """What the server computes for `data`, without any transport."""
+    return model.predict("dptn", None, "serving_default", {
+        "source_image": np.array([data["image"]], dtype=object),
+        "source_keypoints": np.array([data["source"]], np.float32),
+        "target_keypoints": np.array([data["target"]], np.float32)})
+
+
+def _check_result(result, expected):
+    assert result["image"].dtype == np.uint8 and result["image"].shape == (*OLD_SIZE, 3)
+    np.testing.assert_array_equal(result["image"], expected["image"][0])
+    assert result["image_png_bytes"] == expected["image_png_bytes"][0]
+    np.testing.assert_array_equal(tf.io.decode_png(result["image_png_bytes"]), result["image"])
+
+
+def test_rest_client_gets_the_served_image(model, request_data):
+    expected = _direct(model, request_data)
+    with serve_rest(model) as url:
+        before = model.requests
+        result = client.predict_rest(url, "dptn", request_data["image"], request_data["source"],
+                                     request_data["target"], version=1)
+        assert model.requests == before + 1
+    _check_result(result, expected)
+
+
+def test_grpc_client_gets_the_served_image(model, request_data):
+    pytest.importorskip("tensorflow_serving.apis",
+                        reason="gRPC needs tensorflow-serving-api (pip install 'dptn-tf[serving]')")
+    expected = _direct(model, request_data)
+    with serve_grpc(model) as target:
+        result = client.predict_grpc(target, "dptn", request_data["image"],
+                                     request_data["source"], request_data["target"])
+    _check_result(result, expected)
+
+
+def test_rest_columnar_inputs_get_columnar_outputs(model, request_data):
+    expected = _direct(model, request_data)
+    body = {"inputs": {"source_image": [{"b64": base64.b64encode(request_data["image"]).decode()}],
+                       "source_keypoints": [request_data["source"]],
+                       "target_keypoints": [request_data["target"]]}}
+    with serve_rest(model) as url:
+        request = urllib.request.Request(f"{url}/v1/models/dptn:predict",
+                                         data=json.dumps(body).encode())
+        with urllib.request.urlopen(request, timeout=60) as response:
+            outputs = json.load(response)["outputs"]
+    np.testing.assert_array_equal(np.asarray(outputs["image"], np.uint8), expected["image"])
+    assert base64.b64decode(outputs["image_png_bytes"][0]["b64"]) == expected["image_png_bytes"][0]
+
+
+@pytest.mark.parametrize("transport", ["rest", "grpc"])
+def test_the_client_reports_the_graphs_validation_message(model, request_data, transport):
+    if transport == "grpc":
+        pytest.importorskip("tensorflow_serving.apis", reason="gRPC needs tensorflow-serving-api")
+    serve, predict = ((serve_rest, client.predict_rest) if transport == "rest"
+                      else (serve_grpc, client.predict_grpc))
+    with serve(model) as address, pytest.raises(client.ServingError) as error:
+        predict(address, "dptn", b"not an image", request_data["source"], request_data["target"])
+    assert ("HTTP 400" if transport == "rest" else "INVALID_ARGUMENT") in str(error.value)
+    assert "source_image: expected encoded JPEG or PNG bytes" in str(error.value)
+
+
+def test_unknown_versions_and_models_are_not_found(model, request_data):
+    with serve_rest(model) as url:
+        for name, version in (("dptn", 2), ("other", None)):
+            with pytest.raises(client.ServingError, match="HTTP 404: Servable not found"):
+                client.predict_rest(url, name, request_data["image"], request_data["source"],
+                                    request_data["target"], version=version)
+
+
+def test_the_cli_looks_keypoints_up_in_an_annotation_file(model, request_data, tmp_path, capsys):
+    (tmp_path / "person.jpg").write_bytes(request_data["image"])
+    keypoints = {"person.jpg": np.asarray(request_data["source"]).round().astype(int),
+                 "pose.jpg": np.asarray(request_data["target"]).round().astype(int)}
+    write_annotations(tmp_path / "annotation.csv", keypoints)
+    expected = model.predict("dptn", None, "serving_default", {
+        "source_image": np.array([request_data["image"]], dtype=object),
+        "source_keypoints": keypoints["person.jpg"][None].astype(np.float32),
+        "target_keypoints": keypoints["pose.jpg"][None].astype(np.float32)})
+    with serve_rest(model) as url:
+        status = client.main(["--rest", url, "--source-image", str(tmp_path / "person.jpg"),
+                              "--annotations", str(tmp_path / "annotation.csv"),
+                              "--source-keypoints", "person.jpg", "--target-keypoints", "pose.jpg",
+                              "--out", str(tmp_path / "out" / "result.png")])
+    assert status == 0, capsys.readouterr().err
+    assert (tmp_path / "out" / "result.png").read_bytes() == expected["image_png_bytes"][0]
+    assert f"({OLD_SIZE[1]}x{OLD_SIZE[0]})" in capsys.readouterr().out
+
+
+def test_the_client_checks_keypoints_before_sending(tmp_path):
+    (tmp_path / "pose.json").write_text(json.dumps([[1, 2]] * 17))
+    with pytest.raises(ValueError, match=r"expected 18 \[y, x\] pairs, got shape \(17, 2\)"):
+        client.load_keypoints(str(tmp_path / "pose.json"))
+    assert client.load_keypoints(json.dumps([[3, -1]] * 18)) == [[3.0, -1.0]] * 18
+
+
+def test_models_config_is_a_model_server_config_for_the_documented_path():
+    config_pb2 = pytest.importorskip("tensorflow_serving.config.model_server_config_pb2",
+                                     reason="parsing needs tensorflow-serving-api")
+    config = text_format.Parse((REPO / "configs" / "serving" / "models.config").read_text(),
+                               config_pb2.ModelServerConfig())
+    (model,) = config.model_config_list.config
+    assert (model.name, model.base_path, model.model_platform) == ("dptn", "/models/dptn",
+                                                                    "tensorflow")
