@@ -23,3 +23,7 @@ JOINT_COLORS = (
 
 # Limb i takes colour i of the wheel, as OpenPose's renderer does (the wheel wraps for limb 18).
 LIMB_COLORS = tuple(JOINT_COLORS[i % NUM_JOINTS] for i in range(len(LIMBS)))
+
+
+class NoPersonFound(ValueError):
+    """A photo or a pose file with no person in it; the message names the file or the stage."""
