@@ -110,20 +110,16 @@ def find_weight_file(file: WeightFile, explicit_dir: str | os.PathLike | None = 
     )
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    """The hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def check_sha256(file: WeightFile, data: bytes, source) -> None:
+    """Raise, naming `source`, unless `data` are the bytes `file.sha256` pins (if it pins any)."""
+    actual = hashlib.sha256(data).hexdigest()
+    if file.sha256 is not None and actual != file.sha256:
+        cure = f"run `{file.fetch}` again" if file.fetch else f"download it again from {file.url}"
+        raise ValueError(f"{source}: SHA-256 {actual}, expected {file.sha256} "
+                         f"({file.description}); the file is damaged or another release: {cure}")
 
 
 def check_weight_file(file: WeightFile, path: str | os.PathLike) -> Path:
-    """`path`, after checking its bytes against `file.sha256`; a mismatch names both and the cure."""
-    path = Path(path)
-    if file.sha256 is not None and (actual := sha256_of(path)) != file.sha256:
-        cure = f"run `{file.fetch}` again" if file.fetch else f"download it again from {file.url}"
-        raise ValueError(f"{path}: SHA-256 {actual}, expected {file.sha256} ({file.description}); "
-                         f"the file is damaged or another release: {cure}")
-    return path
+    """`path`, once its bytes are checked against `file.sha256`."""
+    check_sha256(file, Path(path).read_bytes(), path)
+    return Path(path)

@@ -147,7 +147,8 @@ class _Model:
     """One TF Lite model: float32 image in, its outputs as a list of arrays without the batch."""
 
     def __init__(self, file: weight_files.WeightFile, folder, runtime: str, num_threads):
-        self.path = weight_files.check_weight_file(file, weight_files.find_weight_file(file, folder))
+        path = weight_files.find_weight_file(file, folder)
+        self.path = weight_files.check_weight_file(file, path)
         self.interpreter = _load_interpreter(self.path, runtime, num_threads)
         self.runtime = type(self.interpreter).__module__.split(".")[0]
         self.input = self.interpreter.get_input_details()[0]["index"]
@@ -197,7 +198,7 @@ class BlazePose:
         self.runtime = self.detector.runtime
         self._anchors = _detector_anchors()
 
-    def body_region(self, image: np.ndarray) -> RotatedRect:
+    def body_region(self, image: np.ndarray, name: str = "photo") -> RotatedRect:
         """The rotated square around the most confident person, as the landmark model wants it."""
         height, width = image.shape[:2]
         side = max(height, width)
@@ -208,7 +209,7 @@ class BlazePose:
         scores = _sigmoid(np.clip(scores[:, 0], -100, 100))
         best = int(np.argmax(scores))
         if scores[best] < MIN_DETECTION_SCORE:
-            raise NoPersonFound(f"no person found (the detector's best score is "
+            raise NoPersonFound(f"{name}: no person found (the detector's best score is "
                                 f"{scores[best]:.2f}, below {MIN_DETECTION_SCORE})")
         # Offsets come as (x, y) pairs in tensor pixels: box centre, box size, then 4 keypoints.
         offsets = raw.reshape(-1, 6, 2)[..., ::-1] / DETECTOR_SIZE
@@ -226,32 +227,34 @@ class BlazePose:
         rotation -= 2 * math.pi * math.floor((rotation + math.pi) / (2 * math.pi))
         return RotatedRect(hip[0], hip[1], size, size, rotation)
 
-    def landmarks(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def landmarks(self, image: np.ndarray, name: str = "photo"):
         """uint8 RGB `[H, W, 3]` -> (33 landmarks `(y, x)` in photo pixels, their visibility).
 
-        Raises `NoPersonFound` when the detector or the landmark model finds nobody.
+        Raises `NoPersonFound`, its message starting with `name`, when the detector or the
+        landmark model finds nobody.
         """
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8 or not image.size:
-            raise ValueError(f"expected a uint8 RGB image [H, W, 3], got {image.dtype} "
-                             f"{image.shape}")
-        region = self.body_region(image)
+            raise ValueError(f"{name}: expected a uint8 RGB image [H, W, 3], got "
+                             f"{image.dtype} {image.shape}")
+        region = self.body_region(image, name)
         crop = region.crop(image, LANDMARK_SIZE, replicate_border=True)
         raw, presence, heatmap = _by_shape(self.landmark_model(crop), (195,), (1,), (64, 64, 39))
         if presence[0] < MIN_PRESENCE:
-            raise NoPersonFound(f"no person found (the landmark model's presence score is "
-                                f"{presence[0]:.2f}, below {MIN_PRESENCE})")
+            raise NoPersonFound(f"{name}: no person found (the landmark model's presence "
+                                f"score is {presence[0]:.2f}, below {MIN_PRESENCE})")
         raw = raw.reshape(-1, 5)  # x, y, z, visibility, presence per landmark, in crop pixels
         points = _refine_on_heatmap(raw[:, 1::-1] / LANDMARK_SIZE, heatmap)
         return region.to_photo(points[:NUM_LANDMARKS]), _sigmoid(raw[:NUM_LANDMARKS, 3])
 
-    def keypoints(self, image: np.ndarray, visibility_threshold: float = VISIBILITY_THRESHOLD):
+    def keypoints(self, image: np.ndarray, visibility_threshold: float = VISIBILITY_THRESHOLD,
+                  name: str = "photo"):
         """uint8 RGB `[H, W, 3]` -> float `[18, 2]` COCO-18 `(y, x)` in its pixels, -1 missing.
 
         A joint is missing when its visibility is below `visibility_threshold` or it lies
         outside the photo.
         """
-        keypoints = blazepose_to_coco18(*self.landmarks(image), visibility_threshold)
+        keypoints = blazepose_to_coco18(*self.landmarks(image, name), visibility_threshold)
         height, width = np.asarray(image).shape[:2]
         outside = np.any((keypoints < 0) | (keypoints > [height - 1, width - 1]), axis=-1)
         keypoints[outside] = MISSING

@@ -2,8 +2,8 @@
 
 The network and the PATN annotations live in one frame (`data.old_size`, 256x176 for
 DeepFashion) that the person fills from head to foot. A photo of another shape or scale is cut
-to a window of the frame's aspect around the person's keypoints, padded with its edge pixels
-where the window passes the photo's border, and the keypoints follow into the window's pixels.
+to a window of the frame's aspect around the person's keypoints (kept inside the photo where it
+fits, else padded with the photo's edge pixels), and the keypoints follow into its pixels.
 """
 
 from __future__ import annotations
@@ -48,9 +48,10 @@ class Window:
                 slice(max(0, -self.left), min(self.width, width - self.left)))
 
 
-def person_window(keypoints, frame_size, margin: float = MARGIN) -> Window:
+def person_window(keypoints, frame_size, photo_size=None, margin: float = MARGIN) -> Window:
     """The smallest window of `frame_size`'s aspect holding the present joints plus `margin`
-    times their extent on each side, centred on them."""
+    times their extent on each side, centred on them, then moved inside the photo of
+    `photo_size` `(H, W)` (if given) along each axis where the photo is long enough."""
     keypoints = np.asarray(keypoints, np.float64)
     present = keypoints[np.all(keypoints != MISSING, axis=-1)]
     if len(present) < 2 or np.all(np.ptp(present, axis=0) == 0):
@@ -59,8 +60,10 @@ def person_window(keypoints, frame_size, margin: float = MARGIN) -> Window:
     low, high = present.min(axis=0), present.max(axis=0)
     extent = (high - low) + 2 * margin * (high - low).max()
     aspect = frame_size[0] / frame_size[1]
-    height = max(extent[0], extent[1] * aspect)
-    width = height / aspect
-    centre = (low + high) / 2
-    return Window(int(round(centre[0] - height / 2)), int(round(centre[1] - width / 2)),
-                  max(1, int(round(height))), max(1, int(round(width))))
+    size = np.array([max(extent[0], extent[1] * aspect)] * 2) / [1, aspect]
+    size = np.maximum(np.round(size), 1).astype(np.int64)
+    start = np.round((low + high) / 2 - size / 2).astype(np.int64)
+    if photo_size is not None:
+        room = np.asarray(photo_size) - size
+        start = np.where(room >= 0, np.clip(start, 0, np.maximum(room, 0)), start)
+    return Window(int(start[0]), int(start[1]), int(size[0]), int(size[1]))
