@@ -107,19 +107,22 @@ class RotatedRect:
         pixels are repeated (`replicate_border`) or it is black."""
         steps = np.arange(size) / size
         grid = np.stack(np.meshgrid(steps, steps, indexing="ij"), axis=-1)
-        y, x = np.moveaxis(np.round(self.to_photo(grid) * 32) / 32, -1, 0)
+        y, x = np.moveaxis((np.round(self.to_photo(grid) * 32) / 32).astype(np.float32), -1, 0)
         height, width = image.shape[:2]
+        wy, wx = (y - np.floor(y))[..., None], (x - np.floor(x))[..., None]
         y0, x0 = np.floor(y).astype(np.int64), np.floor(x).astype(np.int64)
-        wy, wx = (y - y0)[..., None], (x - x0)[..., None]
+        flat = image.reshape(-1, 3)
 
         def tap(rows, cols):
-            inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
-            values = image[np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1)]
-            return values * (True if replicate_border else inside[..., None])
+            values = flat[np.clip(rows, 0, height - 1) * width + np.clip(cols, 0, width - 1)]
+            values = values.astype(np.float32)
+            if not replicate_border:
+                values *= ((rows >= 0) & (rows < height) & (cols >= 0) & (cols < width))[..., None]
+            return values
 
         top = tap(y0, x0) * (1 - wx) + tap(y0, x0 + 1) * wx
         bottom = tap(y0 + 1, x0) * (1 - wx) + tap(y0 + 1, x0 + 1) * wx
-        return (np.round(top * (1 - wy) + bottom * wy) / 255.0).astype(np.float32)
+        return np.round(top * (1 - wy) + bottom * wy) / np.float32(255.0)
 
 
 def _load_interpreter(path, runtime: str, num_threads: int | None):
