@@ -49,8 +49,8 @@ def synthetic_root(tmp_path_factory, synthetic_settings) -> Path:
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTO_WHEEL = "ultralytics-8.4.190-py3-none-any.whl"
-FULL_BODY_MEMBER, FULL_BODY_SHA256 = ("ultralytics/assets/bus.jpg",
-                                      "c02019c4979c191eb739ddd944445ef408dad5679acab6fd520ef9d434bfbc63")
+FULL_BODY_MEMBER = "ultralytics/assets/bus.jpg"
+FULL_BODY_SHA256 = "c02019c4979c191eb739ddd944445ef408dad5679acab6fd520ef9d434bfbc63"
 
 
 def _missing(message: str):

@@ -46,9 +46,14 @@ def to_patn(keypoints) -> np.ndarray:
     return np.where(np.asarray(keypoints) < 0, -1, np.round(keypoints)).astype(np.int64)
 
 
-def encode(image, path: Path) -> bytes:
-    """uint8 `[H, W, 3]` as JPEG (quality 95) or PNG, by `path`'s suffix."""
-    if path.suffix.lower() in (".jpg", ".jpeg"):
+def framed_name(photo: Path) -> str:
+    """The framed copy's file name: the photo's, as PNG unless it is a JPEG or a PNG."""
+    return photo.name if photo.suffix.lower() in (".jpg", ".jpeg", ".png") else f"{photo.stem}.png"
+
+
+def encode(image, name: str) -> bytes:
+    """uint8 `[H, W, 3]` as JPEG (quality 95) or PNG, by `name`'s suffix."""
+    if Path(name).suffix.lower() in (".jpg", ".jpeg"):
         return tf.io.encode_jpeg(image, quality=95).numpy()
     return tf.io.encode_png(image).numpy()
 
@@ -63,6 +68,7 @@ def photo_rows(photos, args, extractor) -> tuple[dict, list[str]]:
     """{name: keypoints} for the photos with a person, and the error lines of the others."""
     rows, errors = {}, []
     for photo in photos:
+        name = framed_name(photo) if args.frame else photo.name
         try:
             image = read_rgb(photo)
             keypoints = extractor.keypoints(image, args.visibility, str(photo))
@@ -70,16 +76,15 @@ def photo_rows(photos, args, extractor) -> tuple[dict, list[str]]:
                 window = person_window(keypoints, args.frame, image.shape[:2])
                 image = resize(window.crop(image), args.frame)
                 keypoints = window.keypoints_in(keypoints, args.frame)
-                with atomic_path(args.images_out / photo.name) as temporary:
-                    temporary.write_bytes(encode(image, photo))
+                with atomic_path(args.images_out / name) as temporary:
+                    temporary.write_bytes(encode(image, name))
         except (OSError, ValueError) as error:  # NoPersonFound is a ValueError
             errors.append(str(error))
             continue
-        rows[photo.name] = to_patn(keypoints)
+        rows[name] = to_patn(keypoints)
         if args.overlay:
             radius = max(2, round(min(image.shape[:2]) / 80))
-            picture = draw_skeleton(rows[photo.name], image.shape[:2], image, radius=radius,
-                                    fade=0.3)
+            picture = draw_skeleton(rows[name], image.shape[:2], image, radius=radius, fade=0.3)
             with atomic_path(args.overlay / f"{photo.stem}.png") as temporary:
                 temporary.write_bytes(tf.io.encode_png(picture).numpy())
     return rows, errors

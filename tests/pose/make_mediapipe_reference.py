@@ -4,7 +4,8 @@ Run OUTSIDE the project's environment (mediapipe==0.10.21 pins protobuf<5, which
 cannot live with), in a throwaway virtual environment:
 
     python3.11 -m venv /tmp/mp && /tmp/mp/bin/pip install mediapipe==0.10.21 scikit-image
-    /tmp/mp/bin/python tests/pose/make_mediapipe_reference.py build/test-photos/ultralytics-8.4.190-py3-none-any.whl
+    /tmp/mp/bin/python tests/pose/make_mediapipe_reference.py \
+        build/test-photos/ultralytics-8.4.190-py3-none-any.whl
 
 It runs MediaPipe Pose on still images (static_image_mode, model_complexity 1: the
 pose_landmark_full model) and stores, per photo, the 33 landmarks as (y, x) pixels and their

@@ -78,7 +78,7 @@ def test_a_photo_with_nobody_says_no_person_found(blazepose, nobody_photo):
 
 
 def test_the_33_to_18_mapping():
-    landmarks = np.stack([np.arange(33.0), 100.0 + np.arange(33)], axis=-1)  # landmark i: (i, 100+i)
+    landmarks = np.stack([np.arange(33.0), 100.0 + np.arange(33)], axis=-1)  # i at (i, 100 + i)
     visibility = np.ones(33)
     expected_rows = [0, 11.5, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 5, 2, 8, 7]
     np.testing.assert_array_equal(blazepose_to_coco18(landmarks, visibility),
