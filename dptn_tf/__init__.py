@@ -5,7 +5,8 @@ the `.keras` files it writes. The folders, from the bottom up (each imports only
 listed before it, and `config`):
 
     files/          atomic writes, where pretrained weight files are found
-    pose/           the COCO-18 skeleton and the one keypoints -> heatmaps function
+    pose/           the COCO-18 skeleton, the one keypoints -> heatmaps function, keypoints
+                    from photos (BlazePose on TF Lite) and OpenPose files
     visualization/  skeletons drawn over images, image grids
     layers/         custom Keras layers: instance norm, spectral-norm conv, CAB, TTB, PTM
     models/         functional builders: encoders, decoder, generator, discriminator

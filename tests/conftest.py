@@ -3,9 +3,19 @@
 - `fixtures_dir`: the golden data made with the official PyTorch code, at `../shared/fixtures`
   beside the repository (or `$DPTN_FIXTURES`); tests that need it skip when it is absent.
 - `synthetic_root`: a tiny synthetic PATN data set (`synthetic_settings`), made once per session.
+- `pose_models_dir`: the folder of BlazePose's two model files (`tools/fetch_pose_models.py`).
+- real photos as files: `upper_body_photo` (scikit-image's astronaut, public domain),
+  `full_body_photo` (people walking past a bus, `bus.jpg` of the ultralytics==8.4.190 wheel,
+  AGPL-3.0, read from that wheel in `$DPTN_TEST_PHOTOS`, default `build/test-photos/`),
+  `nobody_photo` (a cup of coffee, scikit-image).
+
+Missing model files or wheel skip the tests that need them, saying how to get them; on CI (`$CI`
+set), where `.ci/run` fetches both, they fail instead.
 """
 
+import hashlib
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -35,3 +45,64 @@ def synthetic_root(tmp_path_factory, synthetic_settings) -> Path:
 
     return make_synthetic_dataset(tmp_path_factory.mktemp("synthetic") / "root",
                                   **synthetic_settings)
+
+
+REPO = Path(__file__).resolve().parents[1]
+PHOTO_WHEEL = "ultralytics-8.4.190-py3-none-any.whl"
+FULL_BODY_MEMBER = "ultralytics/assets/bus.jpg"
+FULL_BODY_SHA256 = "c02019c4979c191eb739ddd944445ef408dad5679acab6fd520ef9d434bfbc63"
+
+
+def _missing(message: str):
+    """Skip a test for a file a developer may not have; on CI, where .ci/run fetches it, fail."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (.ci/run should have fetched it)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pose_models_dir() -> Path:
+    from dptn_tf.files.weight_files import BLAZEPOSE_DETECTOR, BLAZEPOSE_LANDMARKS, find_weight_file
+
+    try:
+        folders = {find_weight_file(f).parent for f in (BLAZEPOSE_DETECTOR, BLAZEPOSE_LANDMARKS)}
+    except FileNotFoundError:
+        _missing("BlazePose model files not found: run python tools/fetch_pose_models.py")
+    if len(folders) != 1:
+        _missing(f"the two BlazePose model files are in different folders: {sorted(folders)}")
+    return folders.pop()
+
+
+def _write_png(folder: Path, name: str, image) -> Path:
+    import tensorflow as tf
+
+    (folder / name).write_bytes(tf.io.encode_png(image).numpy())
+    return folder / name
+
+
+@pytest.fixture(scope="session")
+def upper_body_photo(tmp_path_factory) -> Path:
+    import skimage.data
+
+    return _write_png(tmp_path_factory.mktemp("photo"), "astronaut.png", skimage.data.astronaut())
+
+
+@pytest.fixture(scope="session")
+def nobody_photo(tmp_path_factory) -> Path:
+    import skimage.data
+
+    return _write_png(tmp_path_factory.mktemp("photo"), "coffee.png", skimage.data.coffee())
+
+
+@pytest.fixture(scope="session")
+def full_body_photo(tmp_path_factory) -> Path:
+    wheel = Path(os.environ.get("DPTN_TEST_PHOTOS", REPO / "build" / "test-photos")) / PHOTO_WHEEL
+    if not wheel.is_file():
+        _missing(f"{wheel} not found: pip download --no-deps ultralytics==8.4.190 -d "
+                 f"{wheel.parent}")
+    with zipfile.ZipFile(wheel) as archive:
+        data = archive.read(FULL_BODY_MEMBER)
+    assert hashlib.sha256(data).hexdigest() == FULL_BODY_SHA256, f"{wheel}: another bus.jpg"
+    path = tmp_path_factory.mktemp("photo") / "bus.jpg"
+    path.write_bytes(data)
+    return path

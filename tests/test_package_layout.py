@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dptn_tf"
 ALLOWED = {
     "config": set(),
     "files": set(),
-    "pose": set(),
+    "pose": {"files"},
     "layers": set(),
     "visualization": {"pose"},
     "models": {"config", "layers"},

@@ -3,13 +3,20 @@
     python tools/serving_client.py --rest http://localhost:8501 --model dptn \
         --source-image person.jpg --source-keypoints source.json \
         --target-keypoints target.json --out result.png
+    python tools/serving_client.py --rest http://localhost:8501 --model dptn \
+        --source-image me.jpg --target-photo other.jpg --frame 256x176 --out result.png
 
 Keypoints are 18 `[y, x]` pairs (-1 for a missing joint), given as a JSON file or inline JSON;
 the source's in pixels of the source image, the target's in pixels of the output image (the
 model's annotation size). With `--annotations CSV` (a PATN annotation file) they are image names
-looked up in it instead. `--grpc HOST:PORT` talks gRPC (port 8500 by default in the container)
-and needs the optional `tensorflow-serving-api` package (`pip install 'dptn-tf[serving]'`); REST
-needs only the standard library and numpy.
+looked up in it instead. Without `--source-keypoints`, and with `--target-photo` instead of
+`--target-keypoints`, BlazePose finds them on this machine (`dptn_tf.pose.BlazePose`; needs the
+library and its model files): the source photo is cut to a window of the frame's aspect around
+its person before it is sent, and the target photo's pose is placed in the frame, the model's
+annotation size, which `--frame HxW` gives (and the reply's image size confirms).
+`--grpc HOST:PORT` talks gRPC (port 8500 by default in the container) and needs the optional
+`tensorflow-serving-api` package (`pip install -e ".[serving]"`); REST with keypoints needs only
+the standard library and numpy (this module imports TensorFlow for nothing else).
 """
 
 from __future__ import annotations
@@ -28,8 +35,48 @@ SIGNATURE = "serving_default"
 NUM_JOINTS = 18
 
 
+GRPC_EXTRA = 'gRPC needs tensorflow-serving-api and grpcio: pip install -e ".[serving]"'
+
+
 class ServingError(RuntimeError):
     """The server refused the request or could not be reached; the message says why."""
+
+
+def frame_size(text: str) -> tuple[int, int]:
+    """'256x176' -> (256, 176)."""
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW, e.g. 256x176, got {text!r}") from None
+    return height, width
+
+
+def photo_inputs(source_image: Path, source_keypoints, target_photo: Path | None, frame, *,
+                 weights_dir=None) -> tuple[bytes, list, list | None]:
+    """BlazePose on this machine: (image bytes to send, source keypoints, target keypoints).
+
+    Without `source_keypoints` the source photo is cut to its person's window of `frame`'s
+    aspect and sent as PNG, with the keypoints in that window; the target photo's pose is placed
+    in `frame` (None without `target_photo`). Imports the library, hence TensorFlow.
+    """
+    import tensorflow as tf
+
+    from dptn_tf.data import read_rgb
+    from dptn_tf.pose import BlazePose, person_window
+
+    extractor = BlazePose(weights_dir)
+    image, source, target = source_image.read_bytes(), source_keypoints, None
+    if source is None:
+        photo = read_rgb(source_image)
+        found = extractor.keypoints(photo, name=str(source_image))
+        window = person_window(found, frame, photo.shape[:2])
+        image = tf.io.encode_png(window.crop(photo)).numpy()
+        source = window.keypoints_in(found).tolist()
+    if target_photo is not None:
+        photo = read_rgb(target_photo)
+        found = extractor.keypoints(photo, name=str(target_photo))
+        target = person_window(found, frame, photo.shape[:2]).keypoints_in(found, frame).tolist()
+    return image, source, target
 
 
 def load_keypoints(spec: str, annotations: Path | None = None) -> list:
@@ -91,9 +138,12 @@ def predict_rest(url: str, model: str, image: bytes, source_keypoints, target_ke
 def predict_grpc(target: str, model: str, image: bytes, source_keypoints, target_keypoints, *,
                  version: int | None = None, timeout: float = 60.0) -> dict:
     """Call `PredictionService/Predict` at `target` (host:8500); same result as `predict_rest`."""
-    import grpc
+    try:
+        import grpc
+        from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+    except ImportError:
+        raise ImportError(GRPC_EXTRA) from None
     import tensorflow as tf
-    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model
@@ -122,24 +172,47 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default="dptn", help="model name on the server (default dptn)")
     parser.add_argument("--version", type=int, help="model version (default: the latest)")
     parser.add_argument("--source-image", type=Path, required=True, help="JPEG or PNG file")
-    parser.add_argument("--source-keypoints", required=True,
+    parser.add_argument("--source-keypoints",
                         help="JSON file or inline JSON of 18 [y, x] pairs (or, with "
-                             "--annotations, the source image's name)")
-    parser.add_argument("--target-keypoints", required=True,
+                             "--annotations, the source image's name); default: found by "
+                             "BlazePose in the source image")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--target-keypoints",
                         help="as --source-keypoints, in pixels of the output image")
+    target.add_argument("--target-photo", type=Path, help="a photo of the pose (BlazePose)")
+    parser.add_argument("--frame", type=frame_size, metavar="HxW",
+                        help="the model's annotation size (data.old_size), needed when "
+                             "keypoints come from photos")
     parser.add_argument("--annotations", type=Path, help="PATN annotation CSV to look names up in")
+    parser.add_argument("--weights-dir", type=Path, help="where the BlazePose files are")
     parser.add_argument("--out", type=Path, required=True, help="where to write the PNG result")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
     args = parser.parse_args(argv)
+    from_photos = args.source_keypoints is None or args.target_photo is not None
+    if from_photos and args.frame is None:
+        parser.error("keypoints from photos (no --source-keypoints, or --target-photo) need "
+                     "--frame HxW, the model's annotation size (e.g. 256x176 for DeepFashion)")
 
     try:
+        source = target = None
+        if args.source_keypoints is not None:
+            source = load_keypoints(args.source_keypoints, args.annotations)
+        if args.target_keypoints is not None:
+            target = load_keypoints(args.target_keypoints, args.annotations)
         image = args.source_image.read_bytes()
-        source = load_keypoints(args.source_keypoints, args.annotations)
-        target = load_keypoints(args.target_keypoints, args.annotations)
+        if from_photos:
+            image, source, found = photo_inputs(args.source_image, source, args.target_photo,
+                                                args.frame, weights_dir=args.weights_dir)
+            target = found if target is None else target
         predict = predict_rest if args.rest else predict_grpc
         result = predict(args.rest or args.grpc, args.model, image, source, target,
                          version=args.version, timeout=args.timeout)
-    except (OSError, ValueError, ServingError) as error:
+        served = result["image"].shape[:2]
+        if from_photos and served != tuple(args.frame):
+            raise ValueError(f"the model's images are {served[0]}x{served[1]}, not --frame "
+                             f"{args.frame[0]}x{args.frame[1]}: the poses were placed in the "
+                             f"wrong frame; run again with --frame {served[0]}x{served[1]}")
+    except (OSError, ValueError, ImportError, ServingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@
 downloads into PATN roots; `synthetic` draws a PATN data set. Imports `pose`, `visualization`, `files`.
 """
 
-from dptn_tf.data.images import decode_image, decode_rgb
+from dptn_tf.data.images import decode_image, decode_rgb, read_rgb
 from dptn_tf.data.patn import (
     DatasetError,
     PatnSplit,
@@ -36,6 +36,7 @@ __all__ = [
     "parse_keypoints",
     "read_annotations",
     "read_pairs",
+    "read_rgb",
     "write_annotations",
     "write_pairs",
 ]

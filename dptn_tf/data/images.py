@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -17,6 +18,19 @@ def decode_rgb(contents) -> tf.Tensor:
         lambda: tf.io.decode_jpeg(contents, channels=3, dct_method="INTEGER_ACCURATE"),
         lambda: tf.io.decode_image(contents, channels=3, expand_animations=False),
     )
+
+
+def read_rgb(path) -> np.ndarray:
+    """An image file -> uint8 `[H, W, 3]` numpy, decoded as `decode_rgb` does (for the tools).
+
+    A file that is not an image is a ValueError naming it.
+    """
+    try:
+        return decode_rgb(tf.io.read_file(str(path))).numpy()
+    except tf.errors.NotFoundError:
+        raise FileNotFoundError(f"{path}: file not found") from None
+    except tf.errors.InvalidArgumentError:
+        raise ValueError(f"{path}: not a JPEG, PNG, BMP or GIF image") from None
 
 
 def to_network_input(image, load_size) -> tf.Tensor:

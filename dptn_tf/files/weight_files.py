@@ -1,13 +1,15 @@
-"""Where pretrained weight files (VGG19, InceptionV3, AlexNet, LPIPS) are looked for.
+"""Where pretrained weight files (VGG19, InceptionV3, AlexNet, LPIPS, BlazePose) are looked for.
 
-Nothing is downloaded at run time: the perceptual losses and the published FID and LPIPS figures
-depend on exact weight files, so they are fetched once (on a machine with internet access) and copied to a local folder.
+Nothing is downloaded at run time: the perceptual losses, the published FID and LPIPS figures
+and the keypoints depend on exact weight files, so they are fetched once (on a machine with
+internet access, or with `tools/fetch_pose_models.py`) and copied to a local folder.
 Each file is looked for in the weights folder (`--weights-dir`, else `$DPTN_WEIGHTS_DIR`, else
 `~/.keras/dptn_tf/`) and then in torch hub's cache, where torchvision leaves the files it downloads.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +20,17 @@ DEFAULT_WEIGHTS_DIR = Path("~/.keras/dptn_tf")
 
 @dataclass(frozen=True)
 class WeightFile:
-    """A weight file: a glob for its name (release hashes vary), its origin and what it holds."""
+    """A weight file: a glob for its name (release hashes vary), its origin and what it holds.
+
+    `fetch` is the command that puts the file in place, where there is one; `sha256` pins the
+    exact bytes where the name alone does not (the name has no release hash in it).
+    """
 
     pattern: str
     url: str
     description: str
+    fetch: str | None = None
+    sha256: str | None = None
 
 
 VGG19_TORCHVISION = WeightFile(
@@ -53,6 +61,24 @@ LPIPS_ALEX_LINEAR = WeightFile(
     "LPIPS v0.1 linear layers for AlexNet",
 )
 
+# MediaPipe's BlazePose (Apache-2.0), as shipped in the mediapipe==0.10.21 wheel.
+FETCH_POSE_MODELS = "python tools/fetch_pose_models.py"
+MEDIAPIPE_WHEEL = "mediapipe==0.10.21"
+BLAZEPOSE_DETECTOR = WeightFile(
+    "pose_detection.tflite",
+    f"mediapipe/modules/pose_detection/ in the {MEDIAPIPE_WHEEL} wheel",
+    "MediaPipe BlazePose person detector",
+    fetch=FETCH_POSE_MODELS,
+    sha256="9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+)
+BLAZEPOSE_LANDMARKS = WeightFile(
+    "pose_landmark_full.tflite",
+    f"mediapipe/modules/pose_landmark/ in the {MEDIAPIPE_WHEEL} wheel",
+    "MediaPipe BlazePose landmark model (full)",
+    fetch=FETCH_POSE_MODELS,
+    sha256="e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+)
+
 
 def weights_dir(explicit: str | os.PathLike | None = None) -> Path:
     """The weights folder: the explicit one, else `$DPTN_WEIGHTS_DIR`, else the default."""
@@ -75,8 +101,25 @@ def find_weight_file(file: WeightFile, explicit_dir: str | os.PathLike | None = 
         if matches:
             return matches[0]
     looked = "\n".join(f"  {folder}" for folder in folders)
+    how = (f"Run `{file.fetch}` to put it in the first folder" if file.fetch else
+           f"Download it from {file.url} (on a machine with internet access) and copy it into the "
+           f"first folder")
     raise FileNotFoundError(
         f"{file.description}: no file matching '{file.pattern}' in\n{looked}\n"
-        f"Download it from {file.url} (on a machine with internet access) and copy it into the "
-        f"first folder (choose it with --weights-dir or ${WEIGHTS_DIR_ENV})."
+        f"{how} (choose it with --weights-dir or ${WEIGHTS_DIR_ENV})."
     )
+
+
+def check_sha256(file: WeightFile, data: bytes, source) -> None:
+    """Raise, naming `source`, unless `data` are the bytes `file.sha256` pins (if it pins any)."""
+    actual = hashlib.sha256(data).hexdigest()
+    if file.sha256 is not None and actual != file.sha256:
+        cure = f"run `{file.fetch}` again" if file.fetch else f"download it again from {file.url}"
+        raise ValueError(f"{source}: SHA-256 {actual}, expected {file.sha256} "
+                         f"({file.description}); the file is damaged or another release: {cure}")
+
+
+def check_weight_file(file: WeightFile, path: str | os.PathLike) -> Path:
+    """`path`, once its bytes are checked against `file.sha256`."""
+    check_sha256(file, Path(path).read_bytes(), path)
+    return Path(path)

@@ -3,9 +3,12 @@
 NUM_JOINTS = 18
 MISSING = -1
 
+# Each side is the person's own. Joints 14-17 are OpenPose's REye, LEye, REar, LEar (the limbs
+# below join the right ear, 16, to the right shoulder, 2); PATN's label list calls them
+# Leye, Reye, Lear, Rear, a slip that does not change the data.
 JOINT_NAMES = (
     "nose", "neck", "Rsho", "Relb", "Rwri", "Lsho", "Lelb", "Lwri", "Rhip",
-    "Rkne", "Rank", "Lhip", "Lkne", "Lank", "Leye", "Reye", "Lear", "Rear",
+    "Rkne", "Rank", "Lhip", "Lkne", "Lank", "Reye", "Leye", "Rear", "Lear",
 )  # fmt: skip
 
 # The 19 joint pairs drawn as limbs (OpenPose order).
@@ -23,3 +26,7 @@ JOINT_COLORS = (
 
 # Limb i takes colour i of the wheel, as OpenPose's renderer does (the wheel wraps for limb 18).
 LIMB_COLORS = tuple(JOINT_COLORS[i % NUM_JOINTS] for i in range(len(LIMBS)))
+
+
+class NoPersonFound(ValueError):
+    """A photo or a pose file with no person in it; the message names the file or the stage."""

@@ -21,7 +21,9 @@ def load(fixtures_dir, name):
 
 
 def test_constants_follow_the_official_skeleton():
-    assert len(JOINT_NAMES) == 18 and JOINT_NAMES[1] == "neck" and JOINT_NAMES[17] == "Rear"
+    assert len(JOINT_NAMES) == 18 and JOINT_NAMES[1] == "neck" and JOINT_NAMES[17] == "Lear"
+    # The limbs join each ear to the shoulder of its own side.
+    assert {(2, 16), (5, 17)} <= set(LIMBS) and JOINT_NAMES[2][0] == JOINT_NAMES[16][0] == "R"
     assert len(LIMBS) == 19 and LIMBS[0] == (1, 2) and LIMBS[-1] == (5, 17)
     assert len(JOINT_COLORS) == 18 and len(LIMB_COLORS) == 19
     assert MISSING == -1

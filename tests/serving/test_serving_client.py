@@ -4,6 +4,9 @@ and the `configs/serving/` files as TF Serving parses them."""
 import base64
 import importlib.util
 import json
+import subprocess
+import sys
+import textwrap
 import urllib.request
 from pathlib import Path
 
@@ -160,3 +163,76 @@ def test_models_config_is_a_model_server_config_for_the_documented_path():
     (model,) = config.model_config_list.config
     assert (model.name, model.base_path, model.model_platform) == ("dptn", "/models/dptn",
                                                                     "tensorflow")
+
+
+def test_two_photos_are_enough(model, upper_body_photo, full_body_photo, pose_models_dir,
+                               tmp_path, capsys):
+    """No keypoints given: BlazePose runs on the client, the source is sent cut to its person's
+    window with keypoints in it, the target pose is placed in the model's frame."""
+    image, source, target = client.photo_inputs(upper_body_photo, None, full_body_photo,
+                                                OLD_SIZE, weights_dir=pose_models_dir)
+    framed = tf.io.decode_png(image).numpy()
+    assert framed.shape[0] / framed.shape[1] == pytest.approx(OLD_SIZE[0] / OLD_SIZE[1], abs=0.01)
+    assert np.all(np.asarray(target) < OLD_SIZE) and np.all(np.asarray(target) >= 0)
+    assert np.asarray(source)[8:14].tolist() == [[-1, -1]] * 6  # the astronaut's legs
+    expected = _direct(model, {"image": image, "source": source, "target": target})
+    out = tmp_path / "result.png"
+    with serve_rest(model) as url:
+        status = client.main(["--rest", url, "--source-image", str(upper_body_photo),
+                              "--target-photo", str(full_body_photo),
+                              "--frame", f"{OLD_SIZE[0]}x{OLD_SIZE[1]}",
+                              "--weights-dir", str(pose_models_dir), "--out", str(out)])
+        assert status == 0, capsys.readouterr().err
+        assert out.read_bytes() == expected["image_png_bytes"][0]
+        status = client.main(["--rest", url, "--source-image", str(upper_body_photo),
+                              "--target-photo", str(full_body_photo), "--frame", "256x176",
+                              "--weights-dir", str(pose_models_dir), "--out", str(out)])
+    assert status == 1
+    assert (f"the model's images are {OLD_SIZE[0]}x{OLD_SIZE[1]}, not --frame 256x176"
+            in capsys.readouterr().err)
+
+
+def test_photos_need_the_frame(upper_body_photo, full_body_photo, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        client.main(["--rest", "http://127.0.0.1:1", "--source-image", str(upper_body_photo),
+                     "--target-photo", str(full_body_photo), "--out", str(tmp_path / "r.png")])
+    assert "need --frame HxW, the model's annotation size" in capsys.readouterr().err
+
+
+def test_grpc_without_the_serving_extra_is_one_clear_line(request_data, tmp_path, monkeypatch,
+                                                          capsys):
+    monkeypatch.setitem(sys.modules, "tensorflow_serving", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "tensorflow_serving.apis", None)
+    (tmp_path / "person.jpg").write_bytes(request_data["image"])
+    status = client.main(["--grpc", "127.0.0.1:1", "--source-image", str(tmp_path / "person.jpg"),
+                          "--source-keypoints", json.dumps(request_data["source"]),
+                          "--target-keypoints", json.dumps(request_data["target"]),
+                          "--out", str(tmp_path / "r.png")])
+    error = capsys.readouterr().err
+    assert status == 1 and error == ('error: gRPC needs tensorflow-serving-api and grpcio: '
+                                     'pip install -e ".[serving]"\n')
+
+
+def test_the_rest_client_runs_without_tensorflow(model, request_data, tmp_path):
+    """Keypoints given, REST: the client process never imports TensorFlow (nor dptn_tf)."""
+    (tmp_path / "person.jpg").write_bytes(request_data["image"])
+    expected = _direct(model, request_data)
+    with serve_rest(model) as url:
+        code = textwrap.dedent(f"""
+            import runpy, sys
+            sys.modules["tensorflow"] = None  # any import of it fails
+            sys.argv = ["serving_client.py", "--rest", {url!r},
+                        "--source-image", {str(tmp_path / "person.jpg")!r},
+                        "--source-keypoints", {json.dumps(request_data["source"])!r},
+                        "--target-keypoints", {json.dumps(request_data["target"])!r},
+                        "--out", {str(tmp_path / "result.png")!r}]
+            try:
+                runpy.run_path({str(REPO / "tools" / "serving_client.py")!r}, run_name="__main__")
+            except SystemExit as exit:
+                assert exit.code in (0, None), exit.code
+            assert not any(m == "dptn_tf" or m.startswith("dptn_tf.") for m in sys.modules)
+        """)
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "result.png").read_bytes() == expected["image_png_bytes"][0]
