@@ -50,12 +50,15 @@ def encoded_image_size(contents) -> tf.Tensor:
     """
 
     def png_size():
+        # Padded, so that a short file fails the check below, not `substr` (whose error would
+        # quote the raw bytes).
+        header = tf.strings.join([tf.strings.substr(contents, 0, 24), b"\0" * 24])
         valid = tf.logical_and(tf.strings.length(contents) >= 24,
-                               tf.equal(tf.strings.substr(contents, 12, 4), b"IHDR"))
+                               tf.equal(tf.strings.substr(header, 12, 4), b"IHDR"))
         check = tf.debugging.Assert(valid, ["a PNG without its IHDR header (truncated?)"])
         with tf.control_dependencies([check]):
-            header = tf.io.decode_raw(tf.strings.substr(contents, 16, 8), tf.uint8)
-        digits = tf.reshape(tf.cast(header, tf.int64), (2, 4))  # width, height
+            size = tf.io.decode_raw(tf.strings.substr(header, 16, 8), tf.uint8)
+        digits = tf.reshape(tf.cast(size, tf.int64), (2, 4))  # width, height
         width, height = tf.unstack(tf.reduce_sum(digits * [2**24, 2**16, 2**8, 1], axis=1))
         return tf.stack([height, width])
 

@@ -158,7 +158,7 @@ def _validate_serving_inputs(source_image, source_keypoints, target_keypoints, o
 
     def keypoint_ranges(image, source, target, sizes):
         return [_require_in_frame(source, sizes, names[1], "its source image"),
-                _require_in_frame(target, old_size, names[2], f"the output's {old_size}")]
+                _require_in_frame(target, old_size, names[2], f"the output frame {old_size}")]
 
     return _checked((image, source, target, sizes), pixels, keypoint_ranges)
 

@@ -73,10 +73,10 @@ class Backup(keras.callbacks.Callback):
         self.last_good: tuple[str, int] | None = None  # (path, step) of the newest good backup
 
     def variables(self) -> list:
-        """`(path, variable)` of everything a backup holds."""
-        parts = (self.checkpoint.generator, self.checkpoint.discriminator,
-                 self.checkpoint.generator_optimizer, self.checkpoint.discriminator_optimizer)
-        return [(variable.path, variable) for part in parts for variable in part.variables]
+        """`(name, variable)` of everything a backup holds."""
+        parts = ("generator", "discriminator", "generator_optimizer", "discriminator_optimizer")
+        return [(f"{part}:{variable.path}", variable) for part in parts
+                for variable in getattr(self.checkpoint, part).variables]
 
     def restore(self) -> int:
         """Load the newest backup that reads back whole and finite; -> the epoch to start from
@@ -86,8 +86,9 @@ class Backup(keras.callbacks.Callback):
         for path in reversed(state.all_model_checkpoint_paths if state else []):
             try:
                 self.checkpoint.restore(path).assert_consumed()
-            except (tf.errors.OpError, AssertionError, ValueError) as error:
-                skipped.append(f"{path}: {str(error).strip().splitlines()[0]}")
+            except Exception as error:  # a damaged file fails in many ways (OpError, IndexError..)
+                reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                skipped.append(f"{path}: {reason}")
                 continue
             bad = non_finite_names(self.variables())
             if bad:
@@ -122,16 +123,13 @@ class Backup(keras.callbacks.Callback):
 
     def stop_message(self, problem: str) -> str:
         """Why training stops, what is safe on disk and what to change."""
-        rate = float(self.checkpoint.generator_optimizer.learning_rate)
         if self.last_good is None:
-            safe = "No backup was written yet: the same command starts again from the beginning"
+            safe = "No backup was written yet: running again starts from the beginning"
         else:
             path, step = self.last_good
-            safe = (f"The last good backup is {path} (step {step}): the same command resumes "
-                    "from it")
-        return (f"{problem}; training stopped and nothing was saved. {safe}. Lower the "
-                f"learning rate (--set train.lr=..., the generator's was {rate:.3g} at this "
-                "step) or check the data before running it again.")
+            safe = f"The last good backup is {path} (step {step}): running again resumes from it"
+        return (f"{problem}; training stopped and nothing was saved. {safe}. Before that, "
+                "lower the learning rate (--set train.lr=...) or check the data.")
 
 
 def remove_backup_leftovers(directory) -> list[Path]:
