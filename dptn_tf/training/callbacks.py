@@ -157,8 +157,8 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 
     Unlike `keras.callbacks.TerminateOnNaN`, which lets the epoch end (and so a backup of the
     broken weights be written), this raises `NonFiniteTrainingError` out of `fit` at once, with
-    `backup`'s account of the last good backup. Losses are already synchronised for the progress
-    bar, so this costs nothing; the weights are checked by `Backup` before each save.
+    `backup`'s account of the last good backup. It reads the step's losses, as the progress bar
+    does; the weights are checked by `Backup`, once per epoch, before its save.
     """
 
     def __init__(self, backup: Backup):

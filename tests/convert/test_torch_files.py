@@ -69,7 +69,8 @@ BAD_FILES = {
 def test_a_bad_checkpoint_gets_one_line_and_nothing_is_written(kind, tmp_path, capsys):
     path = tmp_path / "latest_net_G.pth"
     _write(kind, path, tmp_path)
-    spec = importlib.util.spec_from_file_location("convert", REPO / "tools/convert_torch_checkpoint.py")
+    spec = importlib.util.spec_from_file_location("convert",
+                                                  REPO / "tools/convert_torch_checkpoint.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     out = tmp_path / "converted"

@@ -1,7 +1,6 @@
 """Faults injected into the export: SIGKILL while a version is written, a second export on the
 same base, a generator holding NaN. No half-written version is ever visible to a server."""
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from test_export import TINY
+from test_export import TINY, _cli
 
 from dptn_tf.config import Config
 from dptn_tf.files.directory_lock import exclusive_directory
@@ -36,14 +35,6 @@ def run_dir(tmp_path_factory):
 def export_command(run, base) -> list:
     return [sys.executable, str(REPO / "export_savedmodel.py"), "--run", str(run),
             "--out", str(base)]
-
-
-def _cli():
-    spec = importlib.util.spec_from_file_location("export_savedmodel",
-                                                  REPO / "export_savedmodel.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.slow

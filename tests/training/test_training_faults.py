@@ -30,8 +30,9 @@ def command(root, run_dir, *overrides) -> list:
                 "train.steps_per_epoch=1", f"train.niter={EPOCHS}", "train.niter_decay=0",
                 "train.log_every=1", "train.image_every=1", "train.validation_steps=1",
                 "train.sample_pairs=1", *overrides]
-    return [sys.executable, str(REPO / "train.py"), "--config", str(REPO / "configs/synthetic.yaml"),
-            "--run-dir", str(run_dir), *(arg for item in settings for arg in ("--set", item))]
+    return [sys.executable, str(REPO / "train.py"), "--config",
+            str(REPO / "configs/synthetic.yaml"), "--run-dir", str(run_dir),
+            *(arg for item in settings for arg in ("--set", item))]
 
 
 def start(args, cwd=REPO) -> subprocess.Popen:
