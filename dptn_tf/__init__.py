@@ -4,7 +4,7 @@ Importing the package registers its custom Keras layers, so `keras.saving.load_m
 the `.keras` files it writes. The folders, from the bottom up (each imports only from those
 listed before it, and `config`, which imports only `files`):
 
-    files/          atomic writes, directory locks, finiteness checks, strict text, weight files
+    files/          atomic writes, where pretrained weight files are found
     pose/           the COCO-18 skeleton and the one keypoints -> heatmaps function
     visualization/  skeletons drawn over images, image grids
     layers/         custom Keras layers: instance norm, spectral-norm conv, CAB, TTB, PTM

@@ -10,8 +10,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dptn_tf"
 # Folder -> the folders (and top-level modules) it may import from. Read bottom-up, this is the
 # picture of the README's "Project layout" section.
 ALLOWED = {
-    "files": set(),
     "config": {"files"},
+    "files": set(),
     "pose": set(),
     "layers": set(),
     "visualization": {"pose"},
