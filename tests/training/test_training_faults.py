@@ -21,7 +21,7 @@ from dptn_tf.files.atomic import TEMPORARY_NAME
 from dptn_tf.training.callbacks import Backup, NonFiniteTrainingError, StopOnNonFiniteLoss
 
 REPO = Path(__file__).resolve().parents[2]
-EPOCHS = 12  # of one step each
+EPOCHS = 20  # of one step each: the first run must outlive the second trainer's start
 
 
 def command(root, run_dir, *overrides) -> list:
