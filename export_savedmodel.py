@@ -9,6 +9,8 @@ signatures `serving_default` (encoded image + keypoints -> image) and `generate`
 tensor); see `dptn_tf/serving/export.py`. `--run RUN_DIR` takes `RUN_DIR/generator.keras` and the
 geometry (`data.load_size`, `data.old_size`, `data.sigma`) from `RUN_DIR/config.yaml`; with
 `--generator`, it comes from `--config` (default: the built-in defaults) and `--set` overrides.
+One export at a time may write an export base; temporaries a killed export left there are
+deleted at the next start.
 """
 
 import argparse
@@ -16,8 +18,9 @@ import sys
 from pathlib import Path
 
 from dptn_tf.config import load_config
+from dptn_tf.files.directory_lock import DirectoryInUseError
 from dptn_tf.inference.generation import load_generator
-from dptn_tf.serving.export import export_saved_model
+from dptn_tf.serving.export import MAX_SOURCE_PIXELS, export_saved_model
 
 
 def main(argv=None) -> int:
@@ -31,6 +34,9 @@ def main(argv=None) -> int:
                         metavar="SECTION.FIELD=VALUE", help="config override (repeatable)")
     parser.add_argument("--out", type=Path, required=True, help="export base path")
     parser.add_argument("--version", type=int, help="version number (default: next free)")
+    parser.add_argument("--max-source-pixels", type=int, default=MAX_SOURCE_PIXELS,
+                        help="largest source image (H * W) a request may send (default "
+                             f"{MAX_SOURCE_PIXELS}, 4096x4096)")
     args = parser.parse_args(argv)
     if args.run and args.config:
         parser.error("--config goes with --generator; --run reads RUN_DIR/config.yaml")
@@ -39,8 +45,9 @@ def main(argv=None) -> int:
         config_path = args.run / "config.yaml" if args.run else args.config
         config = load_config(config_path, args.overrides)
         generator = load_generator(args.run / "generator.keras" if args.run else args.generator)
-        path = export_saved_model(generator, args.out, config.data, args.version)
-    except (FileNotFoundError, FileExistsError, ValueError) as error:
+        path = export_saved_model(generator, args.out, config.data, args.version,
+                                  args.max_source_pixels)
+    except (FileNotFoundError, FileExistsError, ValueError, DirectoryInUseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"wrote {path} (network at {tuple(config.data.load_size)}, output images at "

@@ -8,13 +8,15 @@ The run directory (`train.run_dir`, or `--run-dir`) receives `config.yaml` (the 
 configuration), `backup/` (both networks and both optimizers at the end of every epoch),
 `logs/` (TensorBoard), `samples/` (PNG grids) and, at the end, `generator.keras` (the inference
 generator) and `validation.json`. Running the same command again after an interruption resumes
-from the last backup. The synthetic data set is made first when the configuration names the
-`synthetic` prefix and its root does not exist yet.
+from the last backup (`dptn_tf/training/run_directory.py` says what may change in between); one
+`train.py` at a time may use a run directory. The synthetic data set is made first when the
+configuration names the `synthetic` prefix and its root does not exist yet.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -23,22 +25,24 @@ from pathlib import Path
 
 import keras
 import tensorflow as tf
-import yaml
 
 from dptn_tf import training
 from dptn_tf.config import Config, load_config
 from dptn_tf.data import PatnSplit, load_split, make_dataset, one_batch
 from dptn_tf.data.synthetic import make_synthetic_dataset
 from dptn_tf.files.atomic import atomic_path
+from dptn_tf.files.directory_lock import DirectoryInUseError
+from dptn_tf.files.finite import model_weights, require_finite
 from dptn_tf.training.callbacks import (
     Backup,
-    NonFiniteLossError,
+    NonFiniteTrainingError,
     SampleImages,
     StopOnNonFiniteLoss,
     TrainingSummaries,
     global_step,
 )
 from dptn_tf.training.distribute import STRATEGIES, is_chief, select_strategy, set_precision
+from dptn_tf.training.run_directory import hold_run_directory, resume_or_record
 
 QUICKSTART = Path(__file__).resolve().parent / "configs" / "synthetic.yaml"
 
@@ -67,25 +71,6 @@ def resolve_config(args: argparse.Namespace) -> Config:
         if value is not None:
             setattr(config.train, field, value)
     return config
-
-
-def record_config(config: Config, run_dir: Path) -> None:
-    """Write `<run_dir>/config.yaml`, or check that a resumed run has the same configuration."""
-    path = run_dir / "config.yaml"
-    if path.is_file():
-        saved = yaml.safe_load(path.read_text())
-        current = yaml.safe_load(config.to_yaml())
-        changed = [f"{section}.{key}: {saved[section].get(key)!r} -> {value!r}"
-                   for section, values in current.items() for key, value in values.items()
-                   if saved.get(section, {}).get(key) != value]
-        if changed:
-            raise ValueError(
-                f"{path}: this run directory holds a run with another configuration, which "
-                f"cannot be resumed with this one:\n  " + "\n  ".join(changed)
-                + "\nUse another train.run_dir (or --run-dir).")
-        return
-    with atomic_path(path) as temporary:
-        temporary.write_text(config.to_yaml())
 
 
 def make_data_if_missing(config: Config) -> None:
@@ -131,11 +116,14 @@ class Setup:
     steps_per_epoch: int
 
 
-def prepare(config: Config) -> Setup:
-    """Strategy, precision, data and run directory; raises on a bad configuration or data set."""
+def prepare(config: Config, run_directory: contextlib.ExitStack) -> Setup:
+    """Strategy, precision, data and run directory; raises on a bad configuration or data set,
+    or a run directory in use. The chief holds the run directory until `run_directory` closes."""
     strategy = select_strategy(config.train.strategy)
     set_precision(config.train.mixed_precision)
     chief = is_chief(strategy)
+    if chief:
+        run_directory.enter_context(hold_run_directory(config.train.run_dir))
     make_data_if_missing(config)
     data = config.data
     train_index, test_index = (
@@ -145,8 +133,9 @@ def prepare(config: Config) -> Setup:
     if steps_per_epoch < 1:
         raise ValueError(f"{data.root}: {train_index.num_pairs} training pairs do not fill one "
                          f"batch of data.batch_size={data.batch_size}")
+    config.train.steps_per_epoch = steps_per_epoch  # recorded resolved: a resume compares it
     if chief:
-        record_config(config, Path(config.train.run_dir))
+        resume_or_record(config)
     return Setup(strategy, chief, train_index, test_index, steps_per_epoch)
 
 
@@ -164,8 +153,12 @@ def train(config: Config, setup: Setup) -> int:
     backup_dir = run_dir / "backup"
     backup = Backup(backup_dir, model, steps_per_epoch, keep=config.train.keep_backups,
                     worker_id=None if chief else strategy.cluster_resolver.task_id)
-    initial_epoch = backup.restore()
-    callbacks = [StopOnNonFiniteLoss(backup_dir), backup]
+    try:
+        initial_epoch = backup.restore()
+    except ValueError as error:  # no backup reads back whole, or one from another epoch length
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    callbacks = [StopOnNonFiniteLoss(backup), backup]
     if chief:
         writer = tf.summary.create_file_writer(str(run_dir / "logs"))
         callbacks += [
@@ -180,7 +173,7 @@ def train(config: Config, setup: Setup) -> int:
                   initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
                   validation_data=validation, validation_steps=config.train.validation_steps,
                   callbacks=callbacks, shuffle=False)  # the pipeline shuffles by itself
-    except NonFiniteLossError as error:
+    except NonFiniteTrainingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
@@ -190,8 +183,10 @@ def train(config: Config, setup: Setup) -> int:
     baseline = training.copy_source_baseline(make_dataset(data, "test", index=test_index))
     print(report(generated, baseline, test_index.num_pairs))
     if chief:
+        generator = training.float32_inference_generator(model.generator, config.model)
+        require_finite(model_weights(generator), str(run_dir / "generator.keras"))
         with atomic_path(run_dir / "generator.keras") as temporary:
-            training.float32_inference_generator(model.generator, config.model).save(temporary)
+            generator.save(temporary)
         figures = {"generated": generated, "copy_source": baseline,
                    "test_pairs": test_index.num_pairs, "step": global_step(model)}
         with atomic_path(run_dir / "validation.json") as temporary:
@@ -206,13 +201,14 @@ def main(argv=None) -> int:
     # (`dptn_tf/data/pipeline.py`); it is read when TensorFlow runs its first op.
     os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
     args = parse_args(argv)
-    try:
-        config = resolve_config(args)
-        setup = prepare(config)
-    except (ValueError, FileNotFoundError) as error:  # a bad configuration or data set
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return train(config, setup)
+    with contextlib.ExitStack() as run_directory:
+        try:
+            config = resolve_config(args)
+            setup = prepare(config, run_directory)
+        except (ValueError, FileNotFoundError, DirectoryInUseError) as error:
+            print(f"error: {error}", file=sys.stderr)  # a bad configuration or data set
+            return 2
+        return train(config, setup)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Importing the package registers its custom Keras layers, so `keras.saving.load_model` can read
 the `.keras` files it writes. The folders, from the bottom up (each imports only from those
-listed before it, and `config`):
+listed before it, and `config`, which imports only `files`):
 
     files/          atomic writes, where pretrained weight files are found
     pose/           the COCO-18 skeleton, the one keypoints -> heatmaps function, keypoints

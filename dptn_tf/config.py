@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from dptn_tf.files.text import read_utf8
+
 
 @dataclass
 class ModelConfig:
@@ -136,7 +138,10 @@ def _coerce(value, annotation, where: str):
         return _coerce(value, inner[0], where)
     if origin is tuple:
         if isinstance(value, str):
-            value = yaml.safe_load(value)
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                pass  # refused just below, as any other non-list
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise ValueError(f"{where}: expected a list of {len(args)} values, got {value!r}")
         return tuple(_coerce(v, a, where) for v, a in zip(value, args))
@@ -159,44 +164,70 @@ def _coerce(value, annotation, where: str):
     return value
 
 
-def _update(section, values: dict, where: str):
+def _update(section, values: dict, source: str, prefix: str = ""):
+    """Set `values` on the dataclass `section`; errors name `source` and the field."""
     hints = typing.get_type_hints(type(section))
     names = {f.name for f in dataclasses.fields(section)}
     for key, value in values.items():
+        name = f"{prefix}{key}"
         if key not in names:
-            raise ValueError(f"{where}: unknown key '{key}' (known: {', '.join(sorted(names))})")
+            raise ValueError(f"{source}: unknown key '{name}' (known: {', '.join(sorted(names))})")
         current = getattr(section, key)
         if dataclasses.is_dataclass(current):
             if not isinstance(value, dict):
-                raise ValueError(f"{where}.{key}: expected a mapping, got {value!r}")
-            _update(current, value, f"{where}.{key}")
+                raise ValueError(f"{source}: {name}: expected a mapping of its fields, got "
+                                 f"{value!r}")
+            _update(current, value, source, f"{name}.")
         else:
-            setattr(section, key, _coerce(value, hints[key], f"{where}.{key}"))
+            setattr(section, key, _coerce(value, hints[key], f"{source}: {name}"))
 
 
 def apply_overrides(config: Config, overrides: list[str]) -> Config:
     """Apply `section.field=value` strings (values parsed as YAML) to `config` in place."""
     for item in overrides:
         if "=" not in item:
-            raise ValueError(f"override '{item}': expected section.field=value")
+            raise ValueError(f"--set {item}: expected section.field=value")
         key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else raw
+        except yaml.YAMLError:
+            raise ValueError(f"--set {item}: the value is not valid YAML") from None
         *path, leaf = key.strip().split(".")
-        nested: dict = {leaf: yaml.safe_load(raw) if raw.strip() else raw}
+        nested: dict = {leaf: value}
         for part in reversed(path):
             nested = {part: nested}
-        _update(config, nested, "config")
+        _update(config, nested, "--set")
     return config
 
 
+def read_yaml_mapping(path: Path) -> dict:
+    """A YAML file's top-level mapping; raises ValueError naming the file and what is wrong."""
+    try:
+        values = yaml.safe_load(read_utf8(path))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ValueError(f"{path}: {where}not valid YAML ({problem})") from None
+    if values is None:
+        raise ValueError(f"{path}: the file is empty; expected a mapping of sections "
+                         "(model, data, loss, train)")
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a mapping of sections (model, data, loss, train), "
+                         f"got {type(values).__name__}")
+    return values
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Read a YAML file (sections `model`, `data`, `loss`, `train`) over the defaults."""
+    """Read a YAML file (sections `model`, `data`, `loss`, `train`) over the defaults.
+
+    Every error is a ValueError (FileNotFoundError for a missing file) naming the file (or
+    `--set`) and the field.
+    """
     config = Config()
     if path is not None:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"config file not found: {path}")
-        values = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(values, dict):
-            raise ValueError(f"{path}: expected a mapping of sections, got {type(values).__name__}")
-        _update(config, values, str(path))
+        _update(config, read_yaml_mapping(path), str(path))
     return apply_overrides(config, overrides or [])

@@ -5,7 +5,9 @@
 
 writes `converted/generator.keras` (the inference generator: `{source_image, source_pose,
 target_pose}` -> generated target) and, with `--discriminator`, `converted/discriminator.keras`.
-Nothing is written unless every tensor of every given checkpoint fits.
+Nothing is written unless every tensor of every given checkpoint fits and is finite; a bad file
+gets one line naming it and what it holds (the file is read with `weights_only=True`, so no
+pickled code ever runs). Temporaries a killed conversion left in `--out` go at the next start.
 """
 
 import argparse
@@ -19,6 +21,8 @@ from dptn_tf.convert import (
     load_torch_state_dict,
 )
 from dptn_tf.files.atomic import atomic_path
+from dptn_tf.files.directory_lock import DirectoryInUseError, exclusive_directory
+from dptn_tf.files.finite import NonFiniteError, model_weights, require_finite
 from dptn_tf.models import inference_generator
 
 
@@ -38,15 +42,17 @@ def main(argv=None) -> int:
             discriminator, config = import_discriminator(
                 load_torch_state_dict(args.discriminator), config)
             models["discriminator.keras"] = discriminator
-    except (CheckpointError, FileNotFoundError) as error:
+        for name, model in models.items():
+            require_finite(model_weights(model), str(args.out / name))
+        with exclusive_directory(args.out, "convert_torch_checkpoint.py"):
+            for name, model in models.items():
+                with atomic_path(args.out / name) as temporary:
+                    model.save(temporary)
+                trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
+                print(f"wrote {args.out / name} ({trainable:,} trainable parameters)")
+    except (CheckpointError, FileNotFoundError, NonFiniteError, DirectoryInUseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-
-    for name, model in models.items():
-        with atomic_path(args.out / name) as temporary:
-            model.save(temporary)
-        trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
-        print(f"wrote {args.out / name} ({trainable:,} trainable parameters)")
     print(f"model settings: {config}")
     return 0
 

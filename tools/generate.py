@@ -4,8 +4,9 @@
         --config configs/market.yaml --set data.root=data/market --out results/market
 
 writes `<from stem>_2_<to stem>_vis.jpg` at the annotation size (`data.old_size`) for each test
-pair; files already there are skipped, so an interrupted run resumes. `--pairs FILE` restricts
-it to the `from,to` rows of FILE (same format as the data set's pairs CSV).
+pair; files already there are skipped, so an interrupted run resumes (deleting the temporaries a
+killed run left), and a second generate.py on the same `--out` is refused, naming the first.
+`--pairs FILE` restricts it to the `from,to` rows of FILE (same format as the data set's pairs CSV).
 """
 
 import argparse
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from dptn_tf.config import load_config
 from dptn_tf.data import DatasetError, load_split, read_pairs
+from dptn_tf.files.directory_lock import DirectoryInUseError
 from dptn_tf.inference.generation import generate_test_images, load_generator
 
 
@@ -39,14 +41,14 @@ def main(argv=None) -> int:
     parser.add_argument("--pairs", type=Path, help="CSV of from,to pairs: only these")
     args = parser.parse_args(argv)
 
-    config = load_config(args.config, args.set).data
     try:
+        config = load_config(args.config, args.set).data
         model = load_generator(args.generator)
         index = load_split(config.root, "test", config.prefix, old_size=config.old_size)
         if args.pairs:
             index = select_pairs(index, args.pairs)
         written = generate_test_images(model, config, args.out, index=index)
-    except (DatasetError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, DirectoryInUseError) as error:  # DatasetError too
         print(f"error: {error}", file=sys.stderr)
         return 1
     skipped = index.num_pairs - len(written)

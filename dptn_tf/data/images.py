@@ -53,3 +53,28 @@ def to_network_input(image, load_size) -> tf.Tensor:
 def decode_image(contents, load_size) -> tf.Tensor:
     """Encoded bytes -> float32 `[H, W, 3]` in [-1, 1] at `load_size` (a python pair)."""
     return to_network_input(decode_rgb(contents), load_size)
+
+
+def encoded_image_size(contents) -> tf.Tensor:
+    """int64 `(H, W)` of one encoded JPEG or PNG, read from its header: nothing is decoded,
+    so a size limit can be checked before a huge image takes the memory to decode it.
+
+    A PNG's first chunk is its IHDR: 4 bytes of length, "IHDR", then width and height as
+    big-endian 32-bit integers. A PNG too short to hold it fails with InvalidArgument.
+    """
+
+    def png_size():
+        # Padded, so that a short file fails the check below, not `substr` (whose error would
+        # quote the raw bytes).
+        header = tf.strings.join([tf.strings.substr(contents, 0, 24), b"\0" * 24])
+        valid = tf.logical_and(tf.strings.length(contents) >= 24,
+                               tf.equal(tf.strings.substr(header, 12, 4), b"IHDR"))
+        check = tf.debugging.Assert(valid, ["a PNG without its IHDR header (truncated?)"])
+        with tf.control_dependencies([check]):
+            size = tf.io.decode_raw(tf.strings.substr(header, 16, 8), tf.uint8)
+        digits = tf.reshape(tf.cast(size, tf.int64), (2, 4))  # width, height
+        width, height = tf.unstack(tf.reduce_sum(digits * [2**24, 2**16, 2**8, 1], axis=1))
+        return tf.stack([height, width])
+
+    return tf.cond(tf.io.is_jpeg(contents),
+                   lambda: tf.cast(tf.io.extract_jpeg_shape(contents)[:2], tf.int64), png_size)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from dptn_tf.data.images import decode_rgb
+from dptn_tf.files.atomic import atomic_path
+from dptn_tf.files.text import TextEncodingError, read_utf8
 from dptn_tf.pose import MISSING, NUM_JOINTS
 
 SPLITS = ("train", "test")
@@ -74,25 +77,28 @@ def _read_rows(path: Path, delimiter: str, columns: tuple[str, ...]):
     """Yield `(line number, row dict)` of a CSV whose header must name `columns`."""
     if not path.is_file():
         raise DatasetError(f"{path}: file not found")
-    with path.open(newline="") as f:
-        reader = csv.reader(f, delimiter=delimiter)
-        header = next(reader, None)
-        if header is None or not set(columns) <= set(h.strip() for h in header):
+    try:
+        text = read_utf8(path)
+    except TextEncodingError as error:
+        raise DatasetError(str(error)) from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(reader, None)
+    if header is None or not set(columns) <= set(h.strip() for h in header):
+        raise DatasetError(
+            f"{path}: line 1: expected a header with columns "
+            f"{delimiter.join(columns)!r}, got {delimiter.join(header or [])!r}"
+        )
+    index = {h.strip(): i for i, h in enumerate(header)}
+    for row in reader:
+        if not row:
+            continue
+        line = reader.line_num
+        if len(row) != len(header):
             raise DatasetError(
-                f"{path}: line 1: expected a header with columns "
-                f"{delimiter.join(columns)!r}, got {delimiter.join(header or [])!r}"
+                f"{path}: line {line}: expected {len(header)} {delimiter!r}-separated "
+                f"fields ({delimiter.join(header)}), got {len(row)}"
             )
-        index = {h.strip(): i for i, h in enumerate(header)}
-        for row in reader:
-            if not row:
-                continue
-            line = reader.line_num
-            if len(row) != len(header):
-                raise DatasetError(
-                    f"{path}: line {line}: expected {len(header)} {delimiter!r}-separated "
-                    f"fields ({delimiter.join(header)}), got {len(row)}"
-                )
-            yield line, {c: row[index[c]].strip() for c in columns}
+        yield line, {c: row[index[c]].strip() for c in columns}
 
 
 def read_annotations(path) -> dict[str, np.ndarray]:
@@ -132,9 +138,8 @@ def write_pairs(path, pairs) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic_path(path) as temporary:
+        temporary.write_text(text)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Files: atomic writes (`atomic`) and where pretrained weight files are found (`weight_files`).
+"""Files: what reaches disk is whole and finite, and has one writer.
 
-Imports nothing from the rest of dptn_tf; everything else may import it.
+`atomic` (write under a temporary name, then rename; remove a killed writer's leftovers),
+`directory_lock` (one writer per directory), `finite` (no NaN or infinity in saved weights),
+`text` (UTF-8 text read strictly) and `weight_files` (where pretrained weight files are found).
+Imports nothing from the rest of dptn_tf; everything else, `config` included, may import it.
 """

@@ -16,6 +16,7 @@ import tensorflow as tf
 from dptn_tf.config import DataConfig
 from dptn_tf.data import PatnSplit, load_split, make_dataset
 from dptn_tf.files.atomic import atomic_path
+from dptn_tf.files.directory_lock import exclusive_directory
 from dptn_tf.models import INPUT_NAMES, inference_generator
 
 JPEG_QUALITY = 75
@@ -43,18 +44,21 @@ def generate_test_images(model: keras.Model, config: DataConfig, out_dir: str | 
     """Write one JPEG per test pair of `index` (default: the whole test split of `config`).
 
     Files already in `out_dir` are skipped, so an interrupted run continues where it stopped;
-    each file is written under a temporary name and renamed, so none is ever half-written.
-    Returns the paths written by this call.
+    each file is written under a temporary name and renamed, so none is ever half-written, and
+    the temporaries a killed run left are deleted first. One process at a time may write
+    `out_dir` (`DirectoryInUseError` names the other). Returns the paths written by this call.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     index = index or load_split(config.root, "test", config.prefix, old_size=config.old_size,
                                 check_images=config.check_images)
-    todo = [i for i, (a, b) in enumerate(index.pair_names())
-            if not (out_dir / result_name(a, b)).exists()]
-    if not todo:
-        return []
-    index = index.subset(todo)
+    with exclusive_directory(out_dir, "generate_test_images"):
+        todo = [i for i, (a, b) in enumerate(index.pair_names())
+                if not (out_dir / result_name(a, b)).exists()]
+        return _write_results(model, config, out_dir, index.subset(todo), verbose) if todo else []
+
+
+def _write_results(model, config: DataConfig, out_dir: Path, index: PatnSplit,
+                   verbose: bool) -> list[Path]:
     dataset = make_dataset(config, "test", training=False, index=index)
     generator = as_inference_generator(model)
     old_size = tuple(config.old_size)
@@ -64,7 +68,7 @@ def generate_test_images(model: keras.Model, config: DataConfig, out_dir: str | 
         return to_saved_uint8(generator({k: batch[k] for k in INPUT_NAMES}, training=False),
                               old_size)
 
-    progress = keras.utils.Progbar(len(todo), unit_name="pair") if verbose else None
+    progress = keras.utils.Progbar(index.num_pairs, unit_name="pair") if verbose else None
     written = []
     for batch in dataset:
         images = generate(batch).numpy()

@@ -21,8 +21,11 @@ layers are traced into plain TensorFlow graphs):
 
 TF Serving does not hold requests to the shapes a signature declares, so every input is checked
 inside the graph; a bad one fails the request with InvalidArgument and a message saying what was
-expected. Each version is written to a hidden temporary directory and renamed to
-`EXPORT_BASE/<version>/`, so a server polling the base path never sees half a model.
+expected: shapes, batch sizes (equal, not zero), image formats, each source image's size read
+from its header before it is decoded (at most `max_source_pixels`), and keypoints (finite, and
+-1 for a missing joint or within their frame, edges included: 0 <= y <= H, 0 <= x <= W).
+Each version is written to a hidden temporary directory and renamed to `EXPORT_BASE/<version>/`,
+so a server polling the base path never sees half a model.
 """
 
 from __future__ import annotations
@@ -33,11 +36,13 @@ import keras
 import tensorflow as tf
 
 from dptn_tf.config import DataConfig
-from dptn_tf.data.images import decode_rgb, to_network_input
+from dptn_tf.data.images import decode_rgb, encoded_image_size, to_network_input
 from dptn_tf.files.atomic import atomic_path
+from dptn_tf.files.directory_lock import exclusive_directory
+from dptn_tf.files.finite import model_weights, require_finite
 from dptn_tf.inference.generation import as_inference_generator, to_saved_uint8
 from dptn_tf.models import INPUT_NAMES
-from dptn_tf.pose import NUM_JOINTS, keypoints_to_heatmaps
+from dptn_tf.pose import MISSING, NUM_JOINTS, keypoints_to_heatmaps
 
 SERVING_SIGNATURE = "serving_default"
 GENERATE_SIGNATURE = "generate"
@@ -46,6 +51,10 @@ IMAGE_CHANNELS = 3
 # Leading bytes of the two accepted image formats.
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# The largest source image decoded (H * W): 4096x4096 takes ~0.2 GB as float32 pixels. The
+# header is read first, so a larger one costs nothing (a 20000x20000 PNG would take seconds of
+# CPU and gigabytes to decode).
+MAX_SOURCE_PIXELS = 4096 * 4096
 
 
 def _shape_text(tensor) -> tf.Tensor:
@@ -85,7 +94,32 @@ def _checked(tensors, *stages):
     return tensors
 
 
-def _validate_serving_inputs(source_image, source_keypoints, target_keypoints):
+def _require_non_empty(tensor, name: str) -> tf.Operation:
+    return tf.debugging.Assert(tf.shape(tensor)[0] > 0,
+                               [f"{name}: expected a batch of at least one, got an empty batch"],
+                               name=f"check_{name}_not_empty")
+
+
+def _require_in_frame(keypoints, frames, name: str, frame: str) -> tf.Operation:
+    """Assert that every joint of `keypoints` `[batch, 18, 2]` is finite and either missing (a
+    coordinate -1) or within its frame `(H, W)` (`frames`: `[batch, 2]` or `[2]`), edges
+    included: 0 <= y <= H, 0 <= x <= W."""
+    limits = tf.cast(frames, keypoints.dtype)[..., tf.newaxis, :]
+    finite = tf.reduce_all(tf.math.is_finite(keypoints), axis=-1)
+    missing = tf.reduce_any(tf.equal(keypoints, MISSING), axis=-1)
+    inside = tf.reduce_all(tf.logical_and(keypoints >= 0, keypoints <= limits), axis=-1)
+    bad = tf.where(tf.logical_not(tf.logical_and(finite, tf.logical_or(missing, inside))))
+    return tf.debugging.Assert(
+        tf.equal(tf.size(bad), 0),
+        [f"{name}: expected finite (y, x) pixels within {frame} (0 <= y <= H, 0 <= x <= W), "
+         "or -1 for a missing joint; not so at [batch position, joint]", bad,
+         "values", tf.gather_nd(keypoints, bad)],
+        summarize=8, name=f"check_{name}_range")
+
+
+def _validate_serving_inputs(source_image, source_keypoints, target_keypoints, old_size,
+                             max_pixels: int):
+    """The inputs, checked, and each source image's `(H, W)` from its header."""
     names = ("source_image", "source_keypoints", "target_keypoints")
     keypoints = f"float32 [batch, {NUM_JOINTS}, 2] ((y, x) per joint, -1 if missing)"
 
@@ -96,7 +130,8 @@ def _validate_serving_inputs(source_image, source_keypoints, target_keypoints):
                 _require_shape(target, names[2], rf"\d+,{NUM_JOINTS},2", keypoints)]
 
     def batch_sizes(*tensors):
-        return [_require_equal([tf.shape(t)[0] for t in tensors], names, "batch size")]
+        return [_require_equal([tf.shape(t)[0] for t in tensors], names, "batch size"),
+                _require_non_empty(tensors[0], names[0])]
 
     def formats(image, *_):
         starts_with = lambda magic: tf.equal(tf.strings.substr(image, 0, len(magic)), magic)
@@ -107,8 +142,25 @@ def _validate_serving_inputs(source_image, source_keypoints, target_keypoints):
              tf.where(tf.logical_not(is_image))[:, 0]],
             name="check_source_image_format")]
 
-    return _checked((source_image, source_keypoints, target_keypoints),
-                    shapes, batch_sizes, formats)
+    image, source, target = _checked((source_image, source_keypoints, target_keypoints),
+                                     shapes, batch_sizes, formats)
+    sizes = tf.map_fn(encoded_image_size, image,
+                      fn_output_signature=tf.TensorSpec((2,), tf.int64))
+
+    def pixels(image, source, target, sizes):
+        too_large = tf.reduce_prod(sizes, axis=1) > max_pixels
+        return [tf.debugging.Assert(
+            tf.logical_not(tf.reduce_any(too_large)),
+            [f"source_image: expected at most {max_pixels} pixels per image (the export's "
+             "max_source_pixels); too large at batch positions", tf.where(too_large)[:, 0],
+             "(H, W)", tf.boolean_mask(sizes, too_large)],
+            name="check_source_image_pixels")]
+
+    def keypoint_ranges(image, source, target, sizes):
+        return [_require_in_frame(source, sizes, names[1], "its source image"),
+                _require_in_frame(target, old_size, names[2], f"the output frame {old_size}")]
+
+    return _checked((image, source, target, sizes), pixels, keypoint_ranges)
 
 
 def _validate_generate_inputs(source_image, source_pose, target_pose):
@@ -123,8 +175,9 @@ def _validate_generate_inputs(source_image, source_pose, target_pose):
 
     def sizes(*tensors):
         dims = [tf.shape(t) for t in tensors]
-        return [_require_equal([d[axis] for d in dims], names, what)
-                for axis, what in ((0, "batch size"), (1, "height"), (2, "width"))]
+        return [*(_require_equal([d[axis] for d in dims], names, what)
+                  for axis, what in ((0, "batch size"), (1, "height"), (2, "width"))),
+                _require_non_empty(tensors[0], names[0])]
 
     def divisible_by_8(image, *_):
         size = tf.shape(image)[1:3]
@@ -136,19 +189,26 @@ def _validate_generate_inputs(source_image, source_pose, target_pose):
     return _checked((source_image, source_pose, target_pose), shapes, sizes, divisible_by_8)
 
 
-def build_export_archive(generator: keras.Model, data: DataConfig) -> keras.export.ExportArchive:
-    """The two signatures around `generator` (training or inference generator, same weights).
-
-    `data.load_size` is the size the network runs at, `data.old_size` the annotation size of the
-    output image and of the target keypoints, `data.sigma` the heatmaps' spread.
-    """
-    generator = as_inference_generator(generator)
+def _check_geometry(data: DataConfig) -> None:
     load_size, old_size = tuple(data.load_size), tuple(data.old_size)
     for name, size in (("load_size", load_size), ("old_size", old_size)):
         if len(size) != 2 or min(size) < 1:
             raise ValueError(f"data.{name}: expected a positive (H, W), got {size}")
     if load_size[0] % 8 or load_size[1] % 8:
         raise ValueError(f"data.load_size: expected H and W divisible by 8, got {load_size}")
+
+
+def build_export_archive(generator: keras.Model, data: DataConfig,
+                         max_source_pixels: int = MAX_SOURCE_PIXELS) -> keras.export.ExportArchive:
+    """The two signatures around `generator` (training or inference generator, same weights).
+
+    `data.load_size` is the size the network runs at, `data.old_size` the annotation size of the
+    output image and of the target keypoints, `data.sigma` the heatmaps' spread;
+    `max_source_pixels` bounds `H * W` of a source image, checked from its header.
+    """
+    generator = as_inference_generator(generator)
+    _check_geometry(data)
+    load_size, old_size = tuple(data.load_size), tuple(data.old_size)
 
     def generate(source_image, source_pose, target_pose):
         source_image, source_pose, target_pose = _validate_generate_inputs(
@@ -157,18 +217,12 @@ def build_export_archive(generator: keras.Model, data: DataConfig) -> keras.expo
                   "target_pose": target_pose}
         return {"generated_target": generator(inputs, training=False)}
 
-    def decode(contents):
-        """One encoded image -> (model input at `load_size`, its own `(H, W)`), decoded once."""
-        pixels = decode_rgb(contents)
-        return to_network_input(pixels, load_size), tf.shape(pixels)[:2]
-
     def serve(source_image, source_keypoints, target_keypoints):
-        source_image, source_keypoints, target_keypoints = _validate_serving_inputs(
-            source_image, source_keypoints, target_keypoints)
-        images, sizes = tf.map_fn(
-            decode, source_image,
-            fn_output_signature=(tf.TensorSpec((*load_size, IMAGE_CHANNELS), tf.float32),
-                                 tf.TensorSpec((2,), tf.int32)))
+        source_image, source_keypoints, target_keypoints, sizes = _validate_serving_inputs(
+            source_image, source_keypoints, target_keypoints, old_size, max_source_pixels)
+        images = tf.map_fn(
+            lambda contents: to_network_input(decode_rgb(contents), load_size), source_image,
+            fn_output_signature=tf.TensorSpec((*load_size, IMAGE_CHANNELS), tf.float32))
         inputs = {
             "source_image": images,
             "source_pose": keypoints_to_heatmaps(source_keypoints, sizes, load_size, data.sigma),
@@ -203,20 +257,27 @@ def next_version(export_base: str | Path) -> int:
 
 
 def export_saved_model(generator: keras.Model, export_base: str | Path, data: DataConfig,
-                       version: int | None = None) -> Path:
+                       version: int | None = None,
+                       max_source_pixels: int = MAX_SOURCE_PIXELS) -> Path:
     """Write `generator`'s SavedModel to `export_base/<version>/` and return that path.
 
     `version` defaults to the next free one; an existing version is never overwritten, because
-    TF Serving treats a version as immutable once it has loaded it.
+    TF Serving treats a version as immutable once it has loaded it. Weights holding NaN or
+    infinity are refused. One export at a time may write `export_base` (`DirectoryInUseError`
+    names the other); the temporaries a killed export left there are deleted first.
     """
-    version = next_version(export_base) if version is None else version
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)
+                                or version < 1):
         raise ValueError(f"version: expected a positive integer, got {version!r}")
-    path = Path(export_base) / str(version)
-    if path.exists():
-        raise FileExistsError(f"{path} already exists: choose another version (next free: "
-                              f"{next_version(export_base)})")
-    archive = build_export_archive(generator, data)
-    with atomic_path(path) as temporary:
-        archive.write_out(str(temporary), verbose=False)
+    _check_geometry(data)
+    require_finite(model_weights(generator), f"{export_base}: the generator")
+    with exclusive_directory(export_base, "export_saved_model"):
+        version = next_version(export_base) if version is None else version
+        path = Path(export_base) / str(version)
+        if path.exists():
+            raise FileExistsError(f"{path} already exists: choose another version (next free: "
+                                  f"{next_version(export_base)})")
+        archive = build_export_archive(generator, data, max_source_pixels)
+        with atomic_path(path) as temporary:
+            archive.write_out(str(temporary), verbose=False)
     return path

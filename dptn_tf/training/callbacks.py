@@ -1,4 +1,4 @@
-"""Callbacks of a DPTN training run: backups, the non-finite-loss stop and TensorBoard logging.
+"""Callbacks of a DPTN training run: backups, the non-finite stop and TensorBoard logging.
 
 All of them take the global step from the generator optimizer's iteration count, which a backup
 restores, so a resumed run carries on with the same step numbers. Keras' own callbacks fall short
@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import math
 import shutil
+import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from dptn_tf.files.atomic import atomic_path
+from dptn_tf.files.atomic import atomic_path, remove
+from dptn_tf.files.finite import describe, non_finite_names
 from dptn_tf.models.generator import INPUT_NAMES
 from dptn_tf.pose import scale_keypoints
 from dptn_tf.visualization import draw_skeleton, image_grid, to_uint8
@@ -30,6 +32,10 @@ def global_step(model) -> int:
     return int(model.generator_optimizer.iterations.numpy())
 
 
+class NonFiniteTrainingError(RuntimeError):
+    """A loss or a weight became NaN or infinite; the message names the last good backup."""
+
+
 class Backup(keras.callbacks.Callback):
     """Saves both networks and both optimizers at the end of every epoch; `restore` resumes.
 
@@ -37,6 +43,8 @@ class Backup(keras.callbacks.Callback):
     `checkpoint` file at it (an atomic rename), so a run killed at any moment leaves the previous
     backup intact and readable. The learning-rate schedules follow the optimizers' restored
     iteration counts. The last `keep` backups are kept (the final one stays after training).
+    Weights are checked before each save: a backup never holds NaN or infinity (the losses of a
+    step are computed before its update, so they cannot vouch for the weights after it).
 
     Args:
         directory: where backups go (`<run_dir>/backup`).
@@ -62,53 +70,107 @@ class Backup(keras.callbacks.Callback):
         write_to = self.directory / f".worker-{worker_id}" if self.scratch else self.directory
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(write_to), keep,
                                                   checkpoint_name="backup")
+        self.last_good: tuple[str, int] | None = None  # (path, step) of the newest good backup
+
+    def variables(self) -> list:
+        """`(name, variable)` of everything a backup holds."""
+        parts = ("generator", "discriminator", "generator_optimizer", "discriminator_optimizer")
+        return [(f"{part}:{variable.path}", variable) for part in parts
+                for variable in getattr(self.checkpoint, part).variables]
 
     def restore(self) -> int:
-        """Load the latest backup, if any; -> the epoch to start from (0 without a backup)."""
-        path = tf.train.latest_checkpoint(str(self.directory))
-        if path is None:
-            return 0
-        self.checkpoint.restore(path).assert_consumed()
-        step = int(self.checkpoint.generator_optimizer.iterations.numpy())
-        if step % self.steps_per_epoch:
-            raise ValueError(
-                f"{path}: backup at step {step}, which is not the end of an epoch of "
-                f"{self.steps_per_epoch} steps; was the run started with another "
-                "train.steps_per_epoch or data.batch_size?")
-        print(f"Resuming from {path} (epoch {step // self.steps_per_epoch}, step {step})")
-        return step // self.steps_per_epoch
+        """Load the newest backup that reads back whole and finite; -> the epoch to start from
+        (0 without a backup). A damaged newer backup is skipped with a warning."""
+        state = tf.train.get_checkpoint_state(str(self.directory))
+        skipped = []
+        for path in reversed(state.all_model_checkpoint_paths if state else []):
+            try:
+                self.checkpoint.restore(path).assert_consumed()
+            except Exception as error:  # a damaged file fails in many ways (OpError, IndexError..)
+                reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                skipped.append(f"{path}: {reason}")
+                continue
+            bad = non_finite_names(self.variables())
+            if bad:
+                skipped.append(f"{path}: NaN or infinity in {describe(bad)}")
+                continue
+            step = int(self.checkpoint.generator_optimizer.iterations.numpy())
+            if step % self.steps_per_epoch:
+                raise ValueError(
+                    f"{path}: backup at step {step}, which is not the end of an epoch of "
+                    f"{self.steps_per_epoch} steps; was the run started with another "
+                    "train.steps_per_epoch or data.batch_size?")
+            for reason in skipped:
+                print(f"warning: skipped the unreadable backup {reason}", file=sys.stderr)
+            print(f"Resuming from {path} (epoch {step // self.steps_per_epoch}, step {step})")
+            self.last_good = (path, step)
+            return step // self.steps_per_epoch
+        if skipped:
+            raise ValueError(f"{self.directory}: no backup reads back whole and finite:\n  "
+                             + "\n  ".join(skipped))
+        return 0
 
     def on_epoch_end(self, epoch, logs=None):
-        self.manager.save(checkpoint_number=epoch + 1)
+        step = global_step(self.model)
+        bad = non_finite_names(self.variables())
+        if bad:
+            raise NonFiniteTrainingError(self.stop_message(
+                f"NaN or infinity in the weights after step {step} ({describe(bad)})"))
+        path = self.manager.save(checkpoint_number=epoch + 1)
+        self.last_good = (str(self.directory / Path(path).name), step)
         if self.scratch:
             shutil.rmtree(self.manager.directory, ignore_errors=True)
 
+    def stop_message(self, problem: str) -> str:
+        """Why training stops, what is safe on disk and what to change."""
+        if self.last_good is None:
+            safe = "No backup was written yet: running again starts from the beginning"
+        else:
+            path, step = self.last_good
+            safe = f"The last good backup is {path} (step {step}): running again resumes from it"
+        return (f"{problem}; training stopped and nothing was saved. {safe}. Before that, "
+                "lower the learning rate (--set train.lr=...) or check the data.")
 
-class NonFiniteLossError(RuntimeError):
-    """A training loss became NaN or infinite."""
+
+def remove_backup_leftovers(directory) -> list[Path]:
+    """Delete what a killed save leaves in a backup directory; -> what went.
+
+    TensorFlow stages a backup in `<name>_temp/` and the `checkpoint` file in
+    `checkpoint.tmp<hex>`; non-chief workers write `.worker-<id>/`. Backups the `checkpoint`
+    file does not list are left alone: they are never read, and the next save of their number
+    replaces them. Call it only while holding the run directory.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    leftovers = sorted(
+        p for p in directory.iterdir()
+        if (p.is_dir() and (p.name.endswith("_temp") or p.name.startswith(".worker-")))
+        or p.name.startswith("checkpoint.tmp"))
+    for path in leftovers:
+        remove(path)
+    return leftovers
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
     """Stop training at the first step whose losses are not finite, before anything is saved.
 
     Unlike `keras.callbacks.TerminateOnNaN`, which lets the epoch end (and so a backup of the
-    broken weights be written), this raises `NonFiniteLossError` out of `fit` at once, so the
-    last backup stays the last good one.
+    broken weights be written), this raises `NonFiniteTrainingError` out of `fit` at once, with
+    `backup`'s account of the last good backup. It reads the step's losses, as the progress bar
+    does; the weights are checked by `Backup`, once per epoch, before its save.
     """
 
-    def __init__(self, backup_directory):
+    def __init__(self, backup: Backup):
         super().__init__()
-        self.backup_directory = backup_directory
+        self.backup = backup
 
     def on_train_batch_end(self, batch, logs=None):
         bad = sorted(name for name, value in (logs or {}).items()
                      if not math.isfinite(float(value)))
         if bad:
-            raise NonFiniteLossError(
-                f"non-finite loss ({', '.join(bad)}) at step {global_step(self.model)}; "
-                f"training stopped without saving. The last good backup is in "
-                f"{self.backup_directory}: running the same command resumes from it (lower "
-                "train.lr or check the data if it happens again).")
+            raise NonFiniteTrainingError(self.backup.stop_message(
+                f"non-finite loss ({', '.join(bad)}) at step {global_step(self.model)}"))
 
 
 class TrainingSummaries(keras.callbacks.Callback):

@@ -1,11 +1,14 @@
 """The SavedModel export: the CLI's versioned layout, the signatures as TF Serving lists them,
-parity of a TensorFlow-only reload with the Keras path, and the graph's own input validation."""
+parity of a TensorFlow-only reload with the Keras path, and the graph's own input validation
+(every bad input an InvalidArgument saying what was expected; the service goes on serving)."""
 
 import importlib.util
 import re
+import struct
 import subprocess
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 
 import keras
@@ -19,7 +22,7 @@ from dptn_tf.data import decode_image
 from dptn_tf.inference.generation import to_saved_uint8
 from dptn_tf.models import build_generator, inference_generator
 from dptn_tf.pose import keypoints_to_heatmaps
-from dptn_tf.serving.export import export_saved_model, next_version
+from dptn_tf.serving.export import PNG_MAGIC, export_saved_model, next_version
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1, num_ttbs=1)
@@ -169,7 +172,7 @@ def test_a_tensorflow_only_process_reproduces_the_keras_path(exported, requests,
 @pytest.fixture(scope="module")
 def served(exported):
     """The export as TF Serving runs it: SignatureDef tensors fed through a Session."""
-    model = ModelDouble("dptn", exported["base"], max_requests=32)
+    model = ModelDouble("dptn", exported["base"], max_requests=64)
     yield lambda signature, **inputs: model.predict("dptn", None, signature, inputs)
     model.close()
 
@@ -205,7 +208,61 @@ BAD_SERVING_INPUTS = {
         lambda r: {"source_image": np.array([r["source_image"][0], b"GIF89a..."], dtype=object)},
         (r"source_image: expected encoded JPEG or PNG bytes; not an image at batch positions"
          r"\] \[1\]")),
+    "empty batch": (
+        lambda r: {k: r[k][:0] for k in ("source_image", "source_keypoints", "target_keypoints")},
+        r"source_image: expected a batch of at least one, got an empty batch"),
+    "NaN keypoint": (lambda r: {"source_keypoints": _set(r["source_keypoints"], (0, 3, 0), np.nan)},
+                     r"source_keypoints: expected finite \(y, x\) pixels within its source image "
+                     r".*\[\[0 3\]\] \[values\] \[\[nan \d"),
+    "infinite keypoint": (
+        lambda r: {"target_keypoints": _set(r["target_keypoints"], (1, 5, 1), np.inf)},
+        r"target_keypoints: expected finite .* within the output frame \(48, 36\) .*\[\[1 5\]\]"),
+    "negative other than -1": (
+        lambda r: {"target_keypoints": _set(r["target_keypoints"], (0, 7, 0), -2)},
+        r"target_keypoints: .*\[\[0 7\]\] \[values\] \[\[-2 "),
+    "far outside the output": (
+        lambda r: {"target_keypoints": _set(r["target_keypoints"], (1, 0), [1000, 20])},
+        r"target_keypoints: .*\[\[1 0\]\] \[values\] \[\[1000 20\]\]"),
+    # x = 39 lies within the second image (70x40) but outside the first (48x36): each source
+    # image is its own keypoints' frame.
+    "outside its own source image": (
+        lambda r: {"source_keypoints": _set(_set(r["source_keypoints"], (0, 2), [10, 39]),
+                                            (1, 2), [10, 39])},
+        r"source_keypoints: .*not so at \[batch position, joint\]\] \[\[0 2\]\] \[values"),
+    "20000x20000 PNG": (
+        lambda r: {"source_image": np.array([r["source_image"][0], _png_header(20000, 20000)],
+                                            dtype=object)},
+        r"source_image: expected at most 16777216 pixels per image .*too large at batch "
+        r"positions\] \[1\] \[\(H, W\)\] \[\[20000 20000\]\]"),
+    "20000x20000 JPEG": (
+        lambda r: {"source_image": np.array([_jpeg_claiming(r["source_image"][0], 20000, 20000),
+                                             r["source_image"][1]], dtype=object)},
+        r"source_image: expected at most 16777216 pixels .*\] \[0\] \[\(H, W\)\] "
+        r"\[\[20000 20000\]\]"),
+    "PNG cut after its signature": (
+        lambda r: {"source_image": np.array([r["source_image"][0], PNG_MAGIC + b"\0\0"],
+                                            dtype=object)},
+        r"a PNG without its IHDR header"),
 }
+
+
+def _set(keypoints, index, value):
+    changed = keypoints.copy()
+    changed[index] = value
+    return changed
+
+
+def _png_header(height, width) -> bytes:
+    """The signature and IHDR chunk of an RGB PNG of `height` x `width`, without pixels: a
+    decoder would fail on it, so only a check of the header can answer first."""
+    ihdr = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return PNG_MAGIC + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
+
+
+def _jpeg_claiming(jpeg: bytes, height, width) -> bytes:
+    """`jpeg` with its frame header (SOF0) claiming another size."""
+    start = jpeg.index(b"\xff\xc0") + 5  # marker, length (2), precision (1)
+    return jpeg[:start] + struct.pack(">HH", height, width) + jpeg[start + 4:]
 
 
 @pytest.mark.parametrize("case", BAD_SERVING_INPUTS)
@@ -217,6 +274,23 @@ def test_serving_default_rejects_bad_input_saying_what_it_expected(served, reque
     assert re.search(message, error.value.message), error.value.message
 
 
+def test_the_service_keeps_serving_after_bad_requests(served, requests):
+    """Bad requests of every kind, then a good one whose joints lie on the frames' edges."""
+    for case in ("NaN keypoint", "empty batch", "20000x20000 PNG", "not an image"):
+        change, _ = BAD_SERVING_INPUTS[case]
+        with pytest.raises(PredictError):
+            served("serving_default", **_serving_inputs(requests, **change(requests)))
+    source = np.full((2, 18, 2), -1, np.float32)
+    source[:, 0] = 0
+    source[:, 1] = requests["sizes"]  # (H, W) of each source image: its far corner
+    target = np.full((2, 18, 2), -1, np.float32)
+    target[:, 0] = OLD_SIZE
+    target[:, 1] = (-1, 5)  # missing: either coordinate is -1
+    outputs = served("serving_default", **_serving_inputs(
+        requests, source_keypoints=source, target_keypoints=target))
+    assert outputs["image"].shape == (2, *OLD_SIZE, 3)
+
+
 BAD_GENERATE_INPUTS = {
     "17-channel pose": (lambda r: {"source_pose": r["source_pose"][..., :17]},
                         r"source_pose: expected float32 \[batch, H, W, 18\].*\[2,32,24,17\]"),
@@ -224,6 +298,8 @@ BAD_GENERATE_INPUTS = {
                                 r"target_pose: expected float32 \[batch, H, W, 18\].*\[32,24,18\]"),
     "heights disagree": (lambda r: {"target_pose": r["target_pose"][:, :24]},
                          r"expected one height for all of them.*\[32 32 24\]"),
+    "empty batch": (lambda r: {k: v[:0] for k, v in _generate_inputs(r).items()},
+                    r"source_image: expected a batch of at least one, got an empty batch"),
     "not divisible by 8": (
         lambda r: {k: v[:, :20] for k, v in _generate_inputs(r).items()},
         r"source_image: expected a height and width divisible by 8.*\[20 24\]"),

@@ -10,7 +10,7 @@ from test_training import compiled_model, random_batch, tiny_config
 from dptn_tf.training.callbacks import (
     SAMPLE_COLUMNS,
     Backup,
-    NonFiniteLossError,
+    NonFiniteTrainingError,
     SampleImages,
     StopOnNonFiniteLoss,
 )
@@ -71,16 +71,18 @@ def test_restore_refuses_a_backup_from_another_epoch_length(config, trained):
 
 def test_non_finite_loss_stops_before_the_backup(trained, data):
     """A NaN step raises out of `fit` at once: the epoch's backup is not written, the last good
-    one stays."""
+    one stays, and the message names it."""
     model, directory = trained
     saved = tf.train.latest_checkpoint(str(directory))
     weights = network_weights(model)
+    backup = Backup(directory, model, STEPS_PER_EPOCH)
+    backup.restore()
     model.generator.set_weights([np.full_like(w, np.nan) for w in model.generator.get_weights()])
     try:
-        with pytest.raises(NonFiniteLossError, match=r"at step 3; .*last good backup is in"):
+        with pytest.raises(NonFiniteTrainingError,
+                           match=rf"at step 3; .*last good backup is {saved} \(step 2\)"):
             model.fit(data, epochs=2, initial_epoch=1, steps_per_epoch=STEPS_PER_EPOCH, verbose=0,
-                      callbacks=[StopOnNonFiniteLoss(directory),
-                                 Backup(directory, model, STEPS_PER_EPOCH)])
+                      callbacks=[StopOnNonFiniteLoss(backup), backup])
     finally:
         count = len(model.generator.get_weights())
         model.generator.set_weights(weights[:count])
@@ -95,10 +97,10 @@ def test_non_finite_loss_stops_before_the_backup(trained, data):
 
 def test_finite_losses_pass(trained):
     model, directory = trained
-    guard = StopOnNonFiniteLoss(directory)
+    guard = StopOnNonFiniteLoss(Backup(directory, model, STEPS_PER_EPOCH))
     guard.set_model(model)
     guard.on_train_batch_end(0, {"app_gen_t": 1.5, "ad_gen_t": np.float32(0.2)})
-    with pytest.raises(NonFiniteLossError, match=r"\(ad_gen_t, app_gen_t\)"):
+    with pytest.raises(NonFiniteTrainingError, match=r"\(ad_gen_t, app_gen_t\)"):
         guard.on_train_batch_end(0, {"app_gen_t": math.inf, "ad_gen_t": math.nan})
 
 

@@ -129,10 +129,13 @@ def test_killed_run_resumes_from_its_last_backup(synthetic_root, finished_run, t
 
 
 @pytest.mark.slow
-def test_refuses_to_resume_with_another_configuration(synthetic_root, finished_run):
+def test_refuses_to_resume_with_another_model_or_data(synthetic_root, finished_run):
     run_dir, _ = finished_run
-    args = command(synthetic_root, run_dir) + ["--set", "train.lr=1e-3"]
+    args = command(synthetic_root, run_dir) + ["--set", "model.ngf=16", "--set",
+                                               "data.batch_size=2", "--set", "train.lr=1e-3"]
     result = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO,
                             check=False)
-    assert result.returncode != 0
-    assert "train.lr: 0.0002 -> 0.001" in result.stderr
+    assert result.returncode == 2
+    refused = result.stderr.split("cannot go on with this configuration:")[1]
+    assert "model.ngf: 8 -> 16" in refused and "data.batch_size: 4 -> 2" in refused
+    assert "train.lr" not in refused  # the learning rate may change

@@ -1,0 +1,22 @@
+"""Text files read strictly: UTF-8, with or without a byte-order mark (as Excel saves CSVs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class TextEncodingError(ValueError):
+    """A text file in another encoding; the message names the file and the line."""
+
+
+def read_utf8(path: str | Path) -> str:
+    """The text of `path`, its byte-order mark dropped; raises `TextEncodingError` naming the
+    file, the line and the first byte that is not UTF-8."""
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise TextEncodingError(f"{path}: line {line}: not UTF-8 text (byte "
+                                f"0x{data[error.start]:02x}); save the file as UTF-8") from None

@@ -1,0 +1,95 @@
+"""The run directory of a training run: one writer at a time, no leftovers, resumes by meaning.
+
+`hold_run_directory` takes the directory for this process (a second `train.py` is told who holds
+it; a killed holder never blocks) and deletes the temporaries killed runs left. `resume_or_record`
+writes `config.yaml`, or compares it with the configuration of a resumed run field by field:
+what fixes the run (the networks' shapes, the data, how an epoch is cut) must match; what steers
+how it goes on (`MAY_CHANGE`) may change and is reported; where the directory is does not matter.
+Only the chief of a multi-worker run calls them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from dptn_tf.config import Config, load_config
+from dptn_tf.files.atomic import atomic_path, remove_leftovers
+from dptn_tf.files.directory_lock import exclusive_directory
+from dptn_tf.training.callbacks import remove_backup_leftovers
+
+CONFIG_NAME = "config.yaml"
+
+# Settings a later session may change: the learning rate, epochs, intervals, workers, logging,
+# and where the data and weights are (the data's identity is `data.prefix`, the image sizes
+# and `train.steps_per_epoch`, one pass over the pairs unless set).
+MAY_CHANGE = frozenset({
+    "data.root", "data.shuffle_buffer", "data.seed", "data.deterministic",
+    "data.num_parallel_calls", "data.check_images", "loss.vgg_path",
+    "train.lr", "train.d_lr_ratio", "train.niter", "train.niter_decay", "train.validation_steps",
+    "train.log_every", "train.image_every", "train.sample_pairs", "train.keep_backups",
+    "train.strategy", "train.jit_compile", "train.seed",
+})
+NOT_COMPARED = frozenset({"train.run_dir"})  # the run is wherever its directory is now
+PATHS = frozenset({"data.root", "loss.vgg_path"})  # compared as the folders they name
+
+
+@contextlib.contextmanager
+def hold_run_directory(run_dir: str | Path):
+    """Hold `run_dir` for this process until the block ends, first deleting the temporaries of
+    killed runs (raises `DirectoryInUseError` naming the holder if another process has it)."""
+    run_dir = Path(run_dir)
+    with exclusive_directory(run_dir, "train.py") as removed:
+        removed += [*remove_leftovers(run_dir / "samples"),
+                    *remove_backup_leftovers(run_dir / "backup")]
+        if removed:
+            print(f"Removed {len(removed)} temporary file(s) a killed run left in {run_dir}: "
+                  + ", ".join(str(path.relative_to(run_dir)) for path in removed))
+        yield
+
+
+def resume_or_record(config: Config) -> list[str]:
+    """Write `<run_dir>/config.yaml`, or check a resumed run's configuration against it and
+    write the new one; -> the changed settings, as `field: old -> new` lines (also printed).
+
+    Raises ValueError listing every field that cannot change, with both values.
+    """
+    path = Path(config.train.run_dir) / CONFIG_NAME
+    changed = []
+    if path.is_file():
+        saved, current = _fields(load_config(path)), _fields(config)
+        differing = [name for name in current
+                     if name not in NOT_COMPARED and not _same(name, saved[name], current[name])]
+        refused = [name for name in differing if name not in MAY_CHANGE]
+        if refused:
+            raise ValueError(
+                f"{path}: this run directory holds a run that cannot go on with this "
+                "configuration:\n  " + "\n  ".join(_change(n, saved, current) for n in refused)
+                + "\nThese fix what the run is (the networks' shapes, the data, how an epoch is "
+                "cut); learning rate, epochs, intervals, workers and logging may change. "
+                "Use another train.run_dir (or --run-dir) for a new run.")
+        changed = [_change(name, saved, current) for name in differing]
+        if changed:
+            print("Changed since the last session: " + "; ".join(changed))
+    with atomic_path(path) as temporary:
+        temporary.write_text(config.to_yaml())
+    return changed
+
+
+def _fields(config: Config) -> dict:
+    return {f"{section}.{name}": value for section, values in config.to_dict().items()
+            for name, value in values.items()}
+
+
+def _same(name: str, saved, current) -> bool:
+    if name == "train.steps_per_epoch" and saved is None:
+        return True  # written before the resolved count was recorded: Backup.restore checks it
+    if name in PATHS and saved is not None and current is not None:
+        return os.path.realpath(os.path.expanduser(saved)) == os.path.realpath(
+            os.path.expanduser(current))
+    return saved == current
+
+
+def _change(name: str, saved: dict, current: dict) -> str:
+    return f"{name}: {saved[name]!r} -> {current[name]!r}"

@@ -1,0 +1,65 @@
+"""Every configuration error names the file (or `--set`) and the field, in one line."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from dptn_tf.config import load_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+BAD_FILES = {
+    "empty": (b"", r"the file is empty; expected a mapping of sections"),
+    "only a comment": (b"# nothing yet\n", r"the file is empty"),
+    "malformed YAML": (b"model:\n  ngf: [8, 16\n", r"line 3, column 1: not valid YAML"),
+    "a list": (b"- 1\n- 2\n", r"expected a mapping of sections .*, got list"),
+    "a section that is not a mapping": (b"model: 8\n", r"model: expected a mapping"),
+    "an unknown section": (b"modle:\n  ngf: 8\n", r"unknown key 'modle'"),
+    "an unknown field": (b"train:\n  learning_rate: 1\n", r"unknown key 'train.learning_rate'"),
+    "a value of the wrong type": (b"model:\n  ngf: wide\n", r"model.ngf: expected int, got 'wide'"),
+    "a pair that is not a pair": (b"data:\n  load_size: 128\n",
+                                  r"data.load_size: expected a list of 2 values"),
+    "latin-1 text": ("# réglages\nmodel:\n  ngf: 8\n".encode("latin-1"),
+                     r"line 1: not UTF-8 text \(byte 0xe9\)"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_a_bad_file_is_refused_naming_it_and_the_field(tmp_path, case):
+    contents, message = BAD_FILES[case]
+    path = tmp_path / "config.yaml"
+    path.write_bytes(contents)
+    with pytest.raises(ValueError, match=rf"^{path}: {message}"):
+        load_config(path)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_bytes("\ufeffmodel:\n  ngf: 8\n".encode())
+    assert load_config(path).model.ngf == 8
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.lr", r"--set train.lr: expected section.field=value"),
+    ("train.lr=fast", r"--set: train.lr: expected float, got 'fast'"),
+    ("train.lrate=1", r"--set: unknown key 'train.lrate'"),
+    ("model.ngf=[8", r"--set model.ngf=\[8: the value is not valid YAML"),
+])
+def test_a_bad_override_is_refused_naming_it(override, message):
+    with pytest.raises(ValueError, match=rf"^{message}"):
+        load_config(None, [override])
+
+
+def test_train_py_answers_a_bad_config_with_one_line(tmp_path, capsys, monkeypatch):
+    spec = importlib.util.spec_from_file_location("train", REPO / "train.py")
+    train = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "train", train)  # its dataclass looks itself up there
+    spec.loader.exec_module(train)
+    path = tmp_path / "config.yaml"
+    path.write_text("train:\n  lr: [\n")
+    assert train.main(["--config", str(path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"error: {path}: line 3, column 1: not valid YAML")
+    assert "Traceback" not in error
