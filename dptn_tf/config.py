@@ -13,6 +13,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import tensorflow as tf
 import yaml
 
 
@@ -189,13 +190,15 @@ def apply_overrides(config: Config, overrides: list[str]) -> Config:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Read a YAML file (sections `model`, `data`, `loss`, `train`) over the defaults."""
+    """Read a YAML file (sections `model`, `data`, `loss`, `train`; a local path or a URL) over
+    the defaults."""
     config = Config()
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
+        path = str(path)
+        if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
             raise FileNotFoundError(f"config file not found: {path}")
-        values = yaml.safe_load(path.read_text()) or {}
+        with tf.io.gfile.GFile(path) as file:
+            values = yaml.safe_load(file.read()) or {}
         if not isinstance(values, dict):
             raise ValueError(f"{path}: expected a mapping of sections, got {type(values).__name__}")
         _update(config, values, str(path))
