@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from dptn_tf.config import DataConfig
 from dptn_tf.data.images import decode_image
-from dptn_tf.data.patn import DatasetError, PatnSplit, load_split
+from dptn_tf.data.patn import PatnSplit, load_split
 from dptn_tf.pose import keypoints_to_heatmaps
 
 
@@ -42,8 +42,8 @@ def make_dataset(
       training: shuffle (seeded by `config.seed`), repeat forever and drop the last partial
         batch; otherwise one pass in CSV order keeping the remainder. Defaults to
         `split == "train"`.
-      input_context: from `strategy.distribute_datasets_from_function`; the pairs are sharded
-        across its input pipelines (workers), each gets a disjoint part.
+      input_context: from `strategy.distribute_datasets_from_function`: each input pipeline
+        (worker) reads a disjoint share of every global batch, the batch of its replicas.
       index: an already loaded split (skips reading and validating the root again).
     """
     training = split == "train" if training is None else training
@@ -62,19 +62,20 @@ def make_dataset(
 
     batch_size = config.batch_size
     dataset = tf.data.Dataset.from_tensor_slices(index.pairs)
-    if input_context is not None:
-        batch_size = input_context.get_per_replica_batch_size(config.batch_size)
-        shards = input_context.num_input_pipelines
-        if index.num_pairs < shards:
-            raise DatasetError(
-                f"{index.root} ({index.split}): {index.num_pairs} pairs cannot feed {shards} "
-                "input pipelines"
-            )
-        dataset = dataset.shard(shards, input_context.input_pipeline_id)
     if training:
         buffer = min(config.shuffle_buffer, index.num_pairs)
         dataset = dataset.shuffle(buffer, seed=config.seed, reshuffle_each_iteration=True)
         dataset = dataset.repeat()
+    if input_context is not None:
+        # Every input pipeline (worker) draws the same order and keeps every n-th pair, so the
+        # replicas share each run of `config.batch_size` pairs: the global batches are those of
+        # one pipeline, whatever the number of replicas and workers.
+        batch_size = input_context.get_per_replica_batch_size(config.batch_size)
+        shards = input_context.num_input_pipelines
+        if training and shards > 1 and config.seed is None:
+            raise ValueError(f"data.seed: the {shards} input pipelines must draw one shuffle "
+                             "order; set a seed")
+        dataset = dataset.shard(shards, input_context.input_pipeline_id)
 
     paths = tf.constant(index.paths())
     names = tf.constant(index.names)

@@ -9,16 +9,16 @@ here: `TensorBoard` counts batches from 0 in every `fit` and logs one optimizer'
 from __future__ import annotations
 
 import math
-import shutil
-from pathlib import Path
+import tempfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from dptn_tf.files.atomic import atomic_path
+from dptn_tf.files.atomic import write_atomically
 from dptn_tf.models.generator import INPUT_NAMES
 from dptn_tf.pose import scale_keypoints
+from dptn_tf.training.distribute import broadcast_from_chief, is_chief, is_multi_worker
 from dptn_tf.visualization import draw_skeleton, image_grid, to_uint8
 
 SAMPLE_COLUMNS = ("source", "source skeleton", "target skeleton", "ground truth",
@@ -38,50 +38,59 @@ class Backup(keras.callbacks.Callback):
     backup intact and readable. The learning-rate schedules follow the optimizers' restored
     iteration counts. The last `keep` backups are kept (the final one stays after training).
 
+    In a multi-worker run only the chief reads and writes `directory`: it restores, then sends
+    every variable to the other workers; they take part in each save (as `tf.distribute`
+    wants) in a temporary folder of their own, deleted again.
+
     Args:
-        directory: where backups go (`<run_dir>/backup`).
-        model: the `DPTN` model, compiled.
+        directory: where backups go (`<run_dir>/backup`, a local path or a URL).
+        model: the `DPTN` model, compiled in `strategy`'s scope.
         steps_per_epoch: steps of one epoch; a backup always falls on an epoch's end.
         keep: backups kept on disk.
-        worker_id: set on the non-chief workers of a multi-worker run: every worker must take
-            part in a save, but theirs go to `<directory>/.worker-<id>`, deleted again.
+        strategy: the run's strategy (default: the current one).
     """
 
     def __init__(self, directory, model, steps_per_epoch: int, keep: int = 2,
-                 worker_id: int | None = None):
+                 strategy: tf.distribute.Strategy | None = None):
         super().__init__()
-        self.directory = Path(directory)
+        self.directory = str(directory)
         self.steps_per_epoch = steps_per_epoch
-        self.scratch = worker_id is not None
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.chief = is_chief(self.strategy)
         self.checkpoint = tf.train.Checkpoint(
             generator=model.generator,
             discriminator=model.discriminator,
             generator_optimizer=model.generator_optimizer,
             discriminator_optimizer=model.discriminator_optimizer,
         )
-        write_to = self.directory / f".worker-{worker_id}" if self.scratch else self.directory
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(write_to), keep,
+        self.variables = [*model.generator.weights, *model.discriminator.weights,
+                          *model.generator_optimizer.variables,
+                          *model.discriminator_optimizer.variables]
+        write_to = self.directory if self.chief else tempfile.mkdtemp(prefix="dptn-backup-")
+        self.manager = tf.train.CheckpointManager(self.checkpoint, write_to, keep,
                                                   checkpoint_name="backup")
 
     def restore(self) -> int:
         """Load the latest backup, if any; -> the epoch to start from (0 without a backup)."""
-        path = tf.train.latest_checkpoint(str(self.directory))
-        if path is None:
-            return 0
-        self.checkpoint.restore(path).assert_consumed()
+        path = tf.train.latest_checkpoint(self.directory) if self.chief else None
+        if path is not None:
+            self.checkpoint.restore(path).assert_consumed()
+        if is_multi_worker(self.strategy):
+            broadcast_from_chief(self.strategy, self.variables)
         step = int(self.checkpoint.generator_optimizer.iterations.numpy())
         if step % self.steps_per_epoch:
             raise ValueError(
-                f"{path}: backup at step {step}, which is not the end of an epoch of "
-                f"{self.steps_per_epoch} steps; was the run started with another "
+                f"{path or self.directory}: backup at step {step}, which is not the end of an "
+                f"epoch of {self.steps_per_epoch} steps; was the run started with another "
                 "train.steps_per_epoch or data.batch_size?")
-        print(f"Resuming from {path} (epoch {step // self.steps_per_epoch}, step {step})")
+        if step and self.chief:
+            print(f"Resuming from {path} (epoch {step // self.steps_per_epoch}, step {step})")
         return step // self.steps_per_epoch
 
     def on_epoch_end(self, epoch, logs=None):
         self.manager.save(checkpoint_number=epoch + 1)
-        if self.scratch:
-            shutil.rmtree(self.manager.directory, ignore_errors=True)
+        if not self.chief:
+            tf.io.gfile.rmtree(self.manager.directory)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -165,14 +174,14 @@ class SampleImages(keras.callbacks.Callback):
         batch: a batch from `dptn_tf.data.make_dataset` (numpy or tensors), with keypoints.
         old_size: the keypoints' frame (`DataConfig.old_size`).
         every: steps between grids.
-        directory: where the PNG files go.
+        directory: where the PNG files go (a local path or a URL).
     """
 
     def __init__(self, writer, batch, old_size, every: int, directory):
         super().__init__()
         self.writer = writer
         self.every = every
-        self.directory = Path(directory)
+        self.directory = str(directory)
         self.inputs = {name: np.asarray(batch[name]) for name in INPUT_NAMES}
         self.target_images = np.asarray(batch["target_image"])
         load_size = self.target_images.shape[1:3]
@@ -209,6 +218,6 @@ class SampleImages(keras.callbacks.Callback):
         grid = self.grid()
         with self.writer.as_default():
             tf.summary.image("samples", grid[np.newaxis], step=step)
-        with atomic_path(self.directory / f"step-{step:07d}.png") as temporary:
-            temporary.write_bytes(tf.io.encode_png(grid).numpy())
+        write_atomically(tf.io.gfile.join(self.directory, f"step-{step:07d}.png"),
+                         tf.io.encode_png(grid).numpy())
         self.last_step = step
