@@ -41,6 +41,7 @@ from dptn_tf.training.callbacks import (
 )
 from dptn_tf.training.distribute import (
     STRATEGIES,
+    describe,
     distributed_batches,
     evaluation_steps,
     is_chief,
@@ -157,6 +158,7 @@ def train(config: Config, setup: Setup) -> int:
     run_dir, data = config.train.run_dir, config.data
     strategy, chief, steps_per_epoch = setup.strategy, setup.chief, setup.steps_per_epoch
     train_index, test_index = setup.train_index, setup.test_index
+    print(f"Training on {describe(strategy)}", flush=True)
     keras.utils.set_random_seed(config.train.seed)
     with strategy.scope():
         model = training.build_dptn(config)
@@ -178,7 +180,8 @@ def train(config: Config, setup: Setup) -> int:
     validation = distributed_batches(strategy, config, test_index)
     test_steps = evaluation_steps(config, test_index)
     try:
-        model.fit(distributed_batches(strategy, config, train_index),
+        model.fit(distributed_batches(strategy, config, train_index,
+                                      first_batch=initial_epoch * steps_per_epoch),
                   epochs=config.train.niter + config.train.niter_decay,
                   initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
                   validation_data=validation,

@@ -32,6 +32,7 @@ def make_dataset(
     training: bool | None = None,
     input_context: tf.distribute.InputContext | None = None,
     index: PatnSplit | None = None,
+    first_batch: int = 0,
 ) -> tf.data.Dataset:
     """Build the pipeline for one split.
 
@@ -45,6 +46,8 @@ def make_dataset(
       input_context: from `strategy.distribute_datasets_from_function`: each input pipeline
         (worker) reads a disjoint share of every global batch, the batch of its replicas.
       index: an already loaded split (skips reading and validating the root again).
+      first_batch: training batches to skip, so that a resumed run goes on with the batches
+        it would have seen (the seeded order is a function of `config.seed` alone).
     """
     training = split == "train" if training is None else training
     if training and config.deterministic and config.seed is None:
@@ -65,7 +68,7 @@ def make_dataset(
     if training:
         buffer = min(config.shuffle_buffer, index.num_pairs)
         dataset = dataset.shuffle(buffer, seed=config.seed, reshuffle_each_iteration=True)
-        dataset = dataset.repeat()
+        dataset = dataset.repeat().skip(first_batch * config.batch_size)
     if input_context is not None:
         # Every input pipeline (worker) draws the same order and keeps every n-th pair, so the
         # replicas share each run of `config.batch_size` pairs: the global batches are those of

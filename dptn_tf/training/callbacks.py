@@ -9,7 +9,9 @@ here: `TensorBoard` counts batches from 0 in every `fit` and logs one optimizer'
 from __future__ import annotations
 
 import math
+import os
 import tempfile
+import uuid
 
 import keras
 import numpy as np
@@ -66,7 +68,8 @@ class Backup(keras.callbacks.Callback):
         self.variables = [*model.generator.weights, *model.discriminator.weights,
                           *model.generator_optimizer.variables,
                           *model.discriminator_optimizer.variables]
-        write_to = self.directory if self.chief else tempfile.mkdtemp(prefix="dptn-backup-")
+        write_to = (self.directory if self.chief else
+                    os.path.join(tempfile.gettempdir(), f"dptn-backup-{uuid.uuid4().hex[:8]}"))
         self.manager = tf.train.CheckpointManager(self.checkpoint, write_to, keep,
                                                   checkpoint_name="backup")
 

@@ -91,9 +91,24 @@ def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
         len(tasks) for tasks in resolver.cluster_spec().as_dict().values()) > 1
 
 
-def distributed_batches(strategy: tf.distribute.Strategy, config: Config, index: PatnSplit):
-    """The training batches (`index.split == "train"`) or one pass over the evaluation batches,
-    each replica fed its share of every global batch.
+def describe(strategy: tf.distribute.Strategy) -> str:
+    """What trains, e.g. "MultiWorkerMirroredStrategy, 2 replicas; this is worker 1"."""
+    if strategy.num_replicas_in_sync == 1 and not is_multi_worker(strategy):
+        return "one device"
+    name = ("MultiWorkerMirroredStrategy" if is_multi_worker(strategy)
+            else type(strategy).__name__)
+    text = f"{name}, {strategy.num_replicas_in_sync} replicas"
+    if is_multi_worker(strategy):
+        resolver = strategy.cluster_resolver
+        role = "the chief" if is_chief(strategy) else "not the chief"
+        text += f"; this is {resolver.task_type} {resolver.task_id}, {role}"
+    return text
+
+
+def distributed_batches(strategy: tf.distribute.Strategy, config: Config, index: PatnSplit,
+                        first_batch: int = 0):
+    """The training batches (`index.split == "train"`) from global batch `first_batch` on, or
+    one pass over the evaluation batches; each replica is fed its share of every global batch.
 
     Workers draw one shuffle order, so they need one seed: `data.seed`, or `train.seed` if unset.
     """
@@ -103,7 +118,7 @@ def distributed_batches(strategy: tf.distribute.Strategy, config: Config, index:
 
     def dataset(context):
         return training_batches(make_dataset(data, index.split, input_context=context,
-                                             index=index))
+                                             index=index, first_batch=first_batch))
 
     return strategy.distribute_datasets_from_function(dataset)
 
