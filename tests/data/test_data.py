@@ -188,6 +188,50 @@ def test_input_context_shards_and_splits_the_batch(synthetic_root):
     assert len(shards[0]) + len(shards[1]) == index.num_pairs
 
 
+def pair_names(batch) -> list:
+    return [(s.decode(), t.decode()) for s, t in zip(batch["source_name"].numpy(),
+                                                     batch["target_name"].numpy(), strict=True)]
+
+
+def test_replicas_share_the_global_batches_of_one_pipeline(synthetic_root):
+    """Whatever the number of workers (input pipelines) and replicas, the replicas' batches of
+    one step together are the batch one pipeline of the global batch size gives."""
+    config = synthetic_config(synthetic_root, batch_size=4, seed=3, deterministic=True,
+                              check_images=False)
+    index = load_split(synthetic_root, "train", "synthetic", check_images=False)
+    steps = 12  # more than one pass over the 36 pairs
+    single = [pair_names(b) for b in make_dataset(config, "train", index=index).take(steps)]
+    for pipelines, replicas in ((1, 2), (2, 2), (2, 4), (4, 4)):
+        per_pipeline = replicas // pipelines
+        streams = [[pair_names(b) for b in make_dataset(
+            config, "train", index=index, input_context=tf.distribute.InputContext(
+                pipelines, pipeline, replicas)).take(steps * per_pipeline)]
+            for pipeline in range(pipelines)]
+        for step, expected in enumerate(single):
+            shares = [batch for stream in streams
+                      for batch in stream[step * per_pipeline:(step + 1) * per_pipeline]]
+            assert all(len(share) == 4 // replicas for share in shares)
+            together = [pair for share in shares for pair in share]
+            assert sorted(together) == sorted(expected), (pipelines, replicas, step)
+
+
+def test_several_pipelines_need_one_seed(synthetic_root):
+    config = synthetic_config(synthetic_root, batch_size=4, check_images=False)
+    context = tf.distribute.InputContext(2, 0, 2)
+    with pytest.raises(ValueError, match="data.seed"):
+        make_dataset(config, "train", input_context=context)
+
+
+def test_first_batch_continues_the_seeded_order(synthetic_root):
+    config = synthetic_config(synthetic_root, batch_size=4, seed=5, deterministic=True,
+                              check_images=False)
+    index = load_split(synthetic_root, "train", "synthetic", check_images=False)
+    from_start = [pair_names(b) for b in make_dataset(config, "train", index=index).take(12)]
+    resumed = [pair_names(b) for b in make_dataset(config, "train", index=index,
+                                                   first_batch=10).take(2)]
+    assert resumed == from_start[10:]
+
+
 def test_distribute_datasets_from_function(synthetic_root):
     config = synthetic_config(synthetic_root, batch_size=2, seed=0)
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
