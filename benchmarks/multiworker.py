@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
+
+from dptn_tf.training.distribute import loopback_cluster
 
 TIMEOUT = 1800  # seconds, for one cluster's run
 
@@ -71,17 +72,6 @@ def measure(args) -> dict:
             "parameters": [count(model.generator), count(model.discriminator)]}
 
 
-def free_ports(count: int) -> list:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 def worker_arguments(args) -> list:
     """The command line of one worker, from this run's options."""
     argv = ["--worker", "--size", f"{args.size[0]}x{args.size[1]}", "--batch", str(args.batch),
@@ -93,16 +83,12 @@ def worker_arguments(args) -> list:
 
 def run_cluster(workers: int, argv: list) -> dict:
     """Start `workers` processes of this script on loopback; -> the chief's figures."""
-    addresses = [f"127.0.0.1:{port}" for port in free_ports(workers)]
     processes = []
     try:
-        for index in range(workers):
-            tf_config = {"cluster": {"worker": addresses},
-                         "task": {"type": "worker", "index": index}}
+        for tf_config in loopback_cluster(workers):
             processes.append(subprocess.Popen(
                 [sys.executable, __file__, *argv], stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, text=True,
-                env={**os.environ, "TF_CONFIG": json.dumps(tf_config)}))
+                stderr=subprocess.DEVNULL, text=True, env={**os.environ, "TF_CONFIG": tf_config}))
         outputs = [process.communicate(timeout=TIMEOUT)[0] for process in processes]
     finally:
         for process in processes:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import socket
 
 import keras
 import tensorflow as tf
@@ -196,6 +197,21 @@ def set_precision(mixed: bool) -> str:
         policy = "mixed_bfloat16"
     keras.mixed_precision.set_global_policy(policy)
     return policy
+
+
+def loopback_cluster(workers: int) -> list[str]:
+    """`TF_CONFIG` values for `workers` processes on this machine (on free loopback ports), one
+    per process: to try a cluster out, and for the tests and benchmarks."""
+    sockets = [socket.socket() for _ in range(workers)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        addresses = [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+    return [json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": i}})
+            for i in range(workers)]
 
 
 def _cluster_size() -> int:

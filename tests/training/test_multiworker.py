@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from test_training import random_batch, tiny_config
 from dptn_tf.data.synthetic import make_synthetic_dataset
 from dptn_tf.training import build_dptn, make_optimizers
 from dptn_tf.training.callbacks import Backup
+from dptn_tf.training.distribute import loopback_cluster
 
 STEPS_PER_EPOCH, EPOCHS = 1, 3
 SETTINGS = ["data.seed=0", "data.deterministic=true", f"train.steps_per_epoch={STEPS_PER_EPOCH}",
@@ -142,29 +142,17 @@ def test_two_replicas_train_as_one_device(small_test_split, one_device, outputs_
 # --- two worker processes --------------------------------------------------------------------
 
 
-def free_ports(count: int) -> list:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 @contextlib.contextmanager
 def cluster(commands: list, folder: Path, attempt: str):
     """One `train.py` per command as the workers of one cluster on loopback; each gets its own
     `TMPDIR` and log file. Killed when the block ends."""
-    workers = [f"127.0.0.1:{port}" for port in free_ports(len(commands))]
     processes = []
     try:
-        for index, args in enumerate(commands):
+        tf_configs = loopback_cluster(len(commands))
+        for index, (args, tf_config) in enumerate(zip(commands, tf_configs, strict=True)):
             temporary = folder / f"{attempt}-tmp-{index}"
             temporary.mkdir()
-            tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-            env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "TMPDIR": str(temporary)}
+            env = {**os.environ, "TF_CONFIG": tf_config, "TMPDIR": str(temporary)}
             log = (folder / f"{attempt}-{index}.log").open("w")
             processes.append(subprocess.Popen(args, cwd=REPO, env=env, stdout=log,
                                               stderr=subprocess.STDOUT))
