@@ -5,10 +5,9 @@
     python train.py --config configs/fashion.yaml --set data.batch_size=16 --set train.lr=1e-4
 
 The run directory (`train.run_dir`, or `--run-dir`; a local path or a URL such as `gs://...`)
-receives `config.yaml` (the resolved
-configuration), `backup/` (both networks and both optimizers at the end of every epoch),
-`logs/` (TensorBoard), `samples/` (PNG grids) and, at the end, `generator.keras` (the inference
-generator) and `validation.json`. Running the same command again after an interruption resumes
+receives `config.yaml` (the resolved configuration), `backup/` (both networks and both
+optimizers at the end of every epoch), `logs/` (TensorBoard), `samples/` (PNG grids) and, at the
+end, `generator.keras` (the inference generator) and `validation.json`. Running the same command again after an interruption resumes
 from the last backup. The synthetic data set is made first when the configuration names the
 `synthetic` prefix and its root does not exist yet.
 """

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import socket
 
@@ -87,13 +88,15 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    """Whether `strategy` spans several processes (a `TF_CONFIG` cluster of several tasks)."""
     resolver = strategy.cluster_resolver
     return resolver is not None and sum(
         len(tasks) for tasks in resolver.cluster_spec().as_dict().values()) > 1
 
 
 def describe(strategy: tf.distribute.Strategy) -> str:
-    """What trains, e.g. "MultiWorkerMirroredStrategy, 2 replicas; this is worker 1"."""
+    """What trains, e.g. "MultiWorkerMirroredStrategy, 2 replicas; this is worker 1, not the
+    chief"."""
     if strategy.num_replicas_in_sync == 1 and not is_multi_worker(strategy):
         return "one device"
     name = ("MultiWorkerMirroredStrategy" if is_multi_worker(strategy)
@@ -131,7 +134,7 @@ def training_batches(dataset: tf.data.Dataset) -> tf.data.Dataset:
 
 def evaluation_steps(config: Config, index: PatnSplit) -> int:
     """Global batches in one pass over `index` (the last may be partial)."""
-    return -(-index.num_pairs // config.data.batch_size)
+    return math.ceil(index.num_pairs / config.data.batch_size)
 
 
 def reducible_logs(logs: dict) -> dict:

@@ -2,7 +2,7 @@
 (`TF_CONFIG` on loopback), against one device on the same global batches.
 
 The test split (3 pairs) is smaller than one global batch (4) and than one validation run (2
-batches), so replicas and workers get partial and empty shares of it. Every process has a hard
+batches), so replicas and workers get unequal shares of it. Every process has a hard
 timeout and is killed when its test ends.
 """
 
