@@ -4,7 +4,9 @@ Each element is a dict of
   `source_image`, `target_image`: float32 `[B, H, W, 3]` in [-1, 1] at `load_size`;
   `source_pose`, `target_pose`: float32 `[B, H, W, 18]` (`dptn_tf.pose.keypoints_to_heatmaps`);
   `source_keypoints`, `target_keypoints`: float32 `[B, 18, 2]` `(y, x)` in `old_size` pixels;
-  `source_name`, `target_name`: tf.string `[B]`.
+  `source_name`, `target_name`: tf.string `[B]`;
+  `weight`: float32 `[B]`, 1, or 0 for the copies that fill up the last evaluation batch under
+  `tf.distribute` (a replica cannot run on an empty batch).
 Images are decoded in parallel per pair; heatmaps are rendered per batch, which is cheaper than
 per element because the batch does not have to copy them.
 
@@ -16,7 +18,9 @@ default allocator page-faults in fresh memory for every large batch, which halve
 from __future__ import annotations
 
 import dataclasses
+import math
 
+import numpy as np
 import tensorflow as tf
 
 from dptn_tf.config import DataConfig
@@ -64,7 +68,12 @@ def make_dataset(
     parallel = config.num_parallel_calls or tf.data.AUTOTUNE
 
     batch_size = config.batch_size
-    dataset = tf.data.Dataset.from_tensor_slices(index.pairs)
+    pairs, weights = index.pairs, np.ones(index.num_pairs, np.float32)
+    if input_context is not None and not training:
+        padding = math.ceil(index.num_pairs / batch_size) * batch_size - index.num_pairs
+        pairs = np.concatenate([pairs, np.repeat(pairs[:1], padding, axis=0)])
+        weights = np.concatenate([weights, np.zeros(padding, np.float32)])
+    dataset = tf.data.Dataset.from_tensor_slices((pairs, weights))
     if training:
         buffer = min(config.shuffle_buffer, index.num_pairs)
         dataset = dataset.shuffle(buffer, seed=config.seed, reshuffle_each_iteration=True)
@@ -84,8 +93,8 @@ def make_dataset(
     names = tf.constant(index.names)
     keypoints = tf.constant(index.keypoints, tf.float32)
 
-    def load_pair(pair):
-        element = {}
+    def load_pair(pair, weight):
+        element = {"weight": weight}
         for role, i in (("source", pair[0]), ("target", pair[1])):
             element[f"{role}_image"] = decode_image(tf.io.read_file(paths[i]), load_size)
             element[f"{role}_keypoints"] = keypoints[i]

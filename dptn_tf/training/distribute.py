@@ -25,7 +25,7 @@ from dptn_tf.data import PatnSplit, make_dataset
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 # What a training or validation batch must hold (the data pipeline also yields names and
 # keypoints, which `training_batches` drops: strings cannot be distributed across replicas).
-BATCH_KEYS = ("source_image", "source_pose", "target_image", "target_pose")
+BATCH_KEYS = ("source_image", "source_pose", "target_image", "target_pose", "weight")
 # Logical CPU devices to make, for MirroredStrategy on a machine without GPUs (tests, CPU users).
 CPU_DEVICES_VARIABLE = "DPTN_CPU_DEVICES"
 

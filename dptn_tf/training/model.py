@@ -176,8 +176,9 @@ class DPTN(keras.Model):
     def test_step(self, data):
         data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         generated = self(data, training=False)
+        weights = data.get("weight")  # 0 for the copies that fill up a last batch
         for name, value in image_metrics(generated, data["target_image"]).items():
-            self.validation_trackers[name].update_state(value)
+            self.validation_trackers[name].update_state(value, sample_weight=weights)
         # Over every replica's examples: the replicas' last batches of a split may differ in size.
         return distribute.reducible_logs(distribute.means_over_replicas(self.validation_trackers))
 

@@ -215,6 +215,22 @@ def test_replicas_share_the_global_batches_of_one_pipeline(synthetic_root):
             assert sorted(together) == sorted(expected), (pipelines, replicas, step)
 
 
+def test_replicas_get_whole_evaluation_batches(synthetic_root):
+    """A split smaller than the global batch: copies weighted 0 fill up every replica's batch."""
+    config = synthetic_config(synthetic_root, batch_size=8, check_images=False)
+    index = load_split(synthetic_root, "test", "synthetic", check_images=False).subset([0, 1, 2])
+    real = []
+    for pipeline in range(2):
+        context = tf.distribute.InputContext(2, pipeline, 4)
+        batches = list(make_dataset(config, "test", input_context=context, index=index))
+        assert [b["source_image"].shape[0] for b in batches] == [2, 2]
+        for batch in batches:
+            real += [pair for pair, weight in zip(pair_names(batch), batch["weight"].numpy(),
+                                                  strict=True) if weight == 1]
+            assert set(batch["weight"].numpy()) <= {0.0, 1.0}
+    assert sorted(real) == sorted(index.pair_names())
+
+
 def test_several_pipelines_need_one_seed(synthetic_root):
     config = synthetic_config(synthetic_root, batch_size=4, check_images=False)
     context = tf.distribute.InputContext(2, 0, 2)
