@@ -199,9 +199,9 @@ def test_replicas_share_the_global_batches_of_one_pipeline(synthetic_root):
     config = synthetic_config(synthetic_root, batch_size=4, seed=3, deterministic=True,
                               check_images=False)
     index = load_split(synthetic_root, "train", "synthetic", check_images=False)
-    steps = 12  # more than one pass over the 36 pairs
+    steps = 10  # more than one pass over the 36 pairs
     single = [pair_names(b) for b in make_dataset(config, "train", index=index).take(steps)]
-    for pipelines, replicas in ((1, 2), (2, 2), (2, 4), (4, 4)):
+    for pipelines, replicas in ((1, 2), (2, 2), (2, 4)):
         per_pipeline = replicas // pipelines
         streams = [[pair_names(b) for b in make_dataset(
             config, "train", index=index, input_context=tf.distribute.InputContext(
