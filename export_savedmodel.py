@@ -6,7 +6,8 @@
 
 writes `exports/dptn/<version>/` (the next free version unless `--version` is given) with the
 signatures `serving_default` (encoded image + keypoints -> image) and `generate` (tensors ->
-tensor); see `dptn_tf/serving/export.py`. `--run RUN_DIR` takes `RUN_DIR/generator.keras` and the
+tensor); see `dptn_tf/serving/export.py`. Paths may be URLs of any file system TensorFlow reads
+(`gs://...`). `--run RUN_DIR` takes `RUN_DIR/generator.keras` and the
 geometry (`data.load_size`, `data.old_size`, `data.sigma`) from `RUN_DIR/config.yaml`; with
 `--generator`, it comes from `--config` (default: the built-in defaults) and `--set` overrides.
 One export at a time may write an export base; temporaries a killed export left there are
@@ -15,7 +16,8 @@ deleted at the next start.
 
 import argparse
 import sys
-from pathlib import Path
+
+import tensorflow as tf
 
 from dptn_tf.config import load_config
 from dptn_tf.files.directory_lock import DirectoryInUseError
@@ -26,13 +28,12 @@ from dptn_tf.serving.export import MAX_SOURCE_PIXELS, export_saved_model
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--run", type=Path, help="training run directory (generator.keras + "
-                                                  "config.yaml)")
-    source.add_argument("--generator", type=Path, help="a .keras generator")
-    parser.add_argument("--config", type=Path, help="YAML config for --generator")
+    source.add_argument("--run", help="training run directory (generator.keras + config.yaml)")
+    source.add_argument("--generator", help="a .keras generator")
+    parser.add_argument("--config", help="YAML config for --generator")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="SECTION.FIELD=VALUE", help="config override (repeatable)")
-    parser.add_argument("--out", type=Path, required=True, help="export base path")
+    parser.add_argument("--out", required=True, help="export base path")
     parser.add_argument("--version", type=int, help="version number (default: next free)")
     parser.add_argument("--max-source-pixels", type=int, default=MAX_SOURCE_PIXELS,
                         help="largest source image (H * W) a request may send (default "
@@ -41,10 +42,14 @@ def main(argv=None) -> int:
     if args.run and args.config:
         parser.error("--config goes with --generator; --run reads RUN_DIR/config.yaml")
 
+    if args.run:
+        config_path = tf.io.gfile.join(args.run, "config.yaml")
+        generator_path = tf.io.gfile.join(args.run, "generator.keras")
+    else:
+        config_path, generator_path = args.config, args.generator
     try:
-        config_path = args.run / "config.yaml" if args.run else args.config
         config = load_config(config_path, args.overrides)
-        generator = load_generator(args.run / "generator.keras" if args.run else args.generator)
+        generator = load_generator(generator_path)
         path = export_saved_model(generator, args.out, config.data, args.version,
                                   args.max_source_pixels)
     except (FileNotFoundError, FileExistsError, ValueError, DirectoryInUseError) as error:

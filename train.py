@@ -4,13 +4,14 @@
     python train.py --config configs/market.yaml      # Market-1501, the official setting
     python train.py --config configs/fashion.yaml --set data.batch_size=16 --set train.lr=1e-4
 
-The run directory (`train.run_dir`, or `--run-dir`) receives `config.yaml` (the resolved
-configuration), `backup/` (both networks and both optimizers at the end of every epoch),
-`logs/` (TensorBoard), `samples/` (PNG grids) and, at the end, `generator.keras` (the inference
-generator) and `validation.json`. Running the same command again after an interruption resumes
-from the last backup (`dptn_tf/training/run_directory.py` says what may change in between); one
-`train.py` at a time may use a run directory. The synthetic data set is made first when the
-configuration names the `synthetic` prefix and its root does not exist yet.
+The run directory (`train.run_dir`, or `--run-dir`; a local path or a URL such as `gs://...`)
+receives `config.yaml` (the resolved configuration), `backup/` (both networks and both
+optimizers at the end of every epoch), `logs/` (TensorBoard), `samples/` (PNG grids) and, at the
+end, `generator.keras` (the inference generator) and `validation.json`. Running the same command
+again after an interruption resumes from the last backup (`dptn_tf/training/run_directory.py`
+says what may change in between); one `train.py` at a time may use a run directory. The
+synthetic data set is made first when the configuration names the `synthetic` prefix and its
+root does not exist yet.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dptn_tf import training
 from dptn_tf.config import Config, load_config
 from dptn_tf.data import PatnSplit, load_split, make_dataset, one_batch
 from dptn_tf.data.synthetic import make_synthetic_dataset
-from dptn_tf.files.atomic import atomic_path
+from dptn_tf.files.atomic import atomic_path, is_url, write_atomically
 from dptn_tf.files.directory_lock import DirectoryInUseError
 from dptn_tf.files.finite import model_weights, require_finite
 from dptn_tf.training.callbacks import (
@@ -41,7 +42,15 @@ from dptn_tf.training.callbacks import (
     TrainingSummaries,
     global_step,
 )
-from dptn_tf.training.distribute import STRATEGIES, is_chief, select_strategy, set_precision
+from dptn_tf.training.distribute import (
+    STRATEGIES,
+    describe,
+    distributed_batches,
+    evaluation_steps,
+    is_chief,
+    select_strategy,
+    set_precision,
+)
 from dptn_tf.training.run_directory import hold_run_directory, resume_or_record
 
 QUICKSTART = Path(__file__).resolve().parent / "configs" / "synthetic.yaml"
@@ -75,7 +84,7 @@ def resolve_config(args: argparse.Namespace) -> Config:
 
 def make_data_if_missing(config: Config) -> None:
     root = Path(config.data.root)
-    if root.exists() or config.data.prefix != "synthetic":
+    if is_url(config.data.root) or root.exists() or config.data.prefix != "synthetic":
         return
     print(f"Making the synthetic data set in {root} ...", flush=True)
     make_synthetic_dataset(root, image_size=tuple(config.data.old_size), prefix="synthetic")
@@ -87,14 +96,6 @@ def sample_batch(config: Config, index) -> dict:
     step = index.num_pairs // count
     batch = one_batch(config.data, index.subset(list(range(0, step * count, step))))
     return {key: value.numpy() for key, value in batch.items()}
-
-
-def distributed(strategy, config: Config, split: str, index):
-    def dataset(context):
-        return training.training_batches(
-            make_dataset(config.data, split, input_context=context, index=index))
-
-    return strategy.distribute_datasets_from_function(dataset)
 
 
 def report(generated: dict, baseline: dict, num_pairs: int) -> str:
@@ -133,6 +134,9 @@ def prepare(config: Config, run_directory: contextlib.ExitStack) -> Setup:
     if steps_per_epoch < 1:
         raise ValueError(f"{data.root}: {train_index.num_pairs} training pairs do not fill one "
                          f"batch of data.batch_size={data.batch_size}")
+    if data.batch_size % strategy.num_replicas_in_sync:
+        raise ValueError(f"data.batch_size={data.batch_size} cannot be split evenly over "
+                         f"{strategy.num_replicas_in_sync} replicas")
     config.train.steps_per_epoch = steps_per_epoch  # recorded resolved: a resume compares it
     if chief:
         resume_or_record(config)
@@ -141,18 +145,19 @@ def prepare(config: Config, run_directory: contextlib.ExitStack) -> Setup:
 
 def train(config: Config, setup: Setup) -> int:
     """Fit (resuming from the last backup), report the final figures, export the generator."""
-    run_dir, data = Path(config.train.run_dir), config.data
+    run_dir, data = config.train.run_dir, config.data
     strategy, chief, steps_per_epoch = setup.strategy, setup.chief, setup.steps_per_epoch
     train_index, test_index = setup.train_index, setup.test_index
+    print(f"Training on {describe(strategy)}", flush=True)
     keras.utils.set_random_seed(config.train.seed)
     with strategy.scope():
         model = training.build_dptn(config)
         optimizers = training.make_optimizers(config.train, steps_per_epoch)
         model.compile(*optimizers, jit_compile=config.train.jit_compile)
 
-    backup_dir = run_dir / "backup"
+    backup_dir = tf.io.gfile.join(run_dir, "backup")
     backup = Backup(backup_dir, model, steps_per_epoch, keep=config.train.keep_backups,
-                    worker_id=None if chief else strategy.cluster_resolver.task_id)
+                    strategy=strategy)
     try:
         initial_epoch = backup.restore()
     except ValueError as error:  # no backup reads back whole, or one from another epoch length
@@ -160,39 +165,43 @@ def train(config: Config, setup: Setup) -> int:
         return 2
     callbacks = [StopOnNonFiniteLoss(backup), backup]
     if chief:
-        writer = tf.summary.create_file_writer(str(run_dir / "logs"))
+        writer = tf.summary.create_file_writer(tf.io.gfile.join(run_dir, "logs"))
         callbacks += [
             TrainingSummaries(writer, config.train.log_every, config.to_yaml()),
             SampleImages(writer, sample_batch(config, test_index), data.old_size,
-                         config.train.image_every, run_dir / "samples"),
+                         config.train.image_every, tf.io.gfile.join(run_dir, "samples")),
         ]
-    validation = distributed(strategy, config, "test", test_index)
+    validation = distributed_batches(strategy, config, test_index)
+    test_steps = evaluation_steps(config, test_index)
     try:
-        model.fit(distributed(strategy, config, "train", train_index),
+        model.fit(distributed_batches(strategy, config, train_index,
+                                      first_batch=initial_epoch * steps_per_epoch),
                   epochs=config.train.niter + config.train.niter_decay,
                   initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                  validation_data=validation, validation_steps=config.train.validation_steps,
+                  validation_data=validation,
+                  validation_steps=min(config.train.validation_steps or test_steps, test_steps),
                   callbacks=callbacks, shuffle=False)  # the pipeline shuffles by itself
     except NonFiniteTrainingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
     # The final figures cover the whole test split, whatever train.validation_steps says.
-    generated = model.evaluate(validation, return_dict=True, verbose=0)
+    generated = model.evaluate(validation, steps=test_steps, return_dict=True, verbose=0)
     generated = {name: float(value) for name, value in generated.items()}
     baseline = training.copy_source_baseline(make_dataset(data, "test", index=test_index))
     print(report(generated, baseline, test_index.num_pairs))
     if chief:
+        generator_path = tf.io.gfile.join(run_dir, "generator.keras")
         generator = training.float32_inference_generator(model.generator, config.model)
-        require_finite(model_weights(generator), str(run_dir / "generator.keras"))
-        with atomic_path(run_dir / "generator.keras") as temporary:
+        require_finite(model_weights(generator), generator_path)
+        with atomic_path(generator_path) as temporary:
             generator.save(temporary)
         figures = {"generated": generated, "copy_source": baseline,
                    "test_pairs": test_index.num_pairs, "step": global_step(model)}
-        with atomic_path(run_dir / "validation.json") as temporary:
-            temporary.write_text(json.dumps(figures, indent=2) + "\n")
-        print(f"Inference generator: {run_dir / 'generator.keras'}; "
-              f"TensorBoard: tensorboard --logdir {run_dir / 'logs'}")
+        write_atomically(tf.io.gfile.join(run_dir, "validation.json"),
+                         json.dumps(figures, indent=2) + "\n")
+        print(f"Inference generator: {generator_path}; "
+              f"TensorBoard: tensorboard --logdir {tf.io.gfile.join(run_dir, 'logs')}")
     return 0
 
 

@@ -99,7 +99,7 @@ def main(argv=None) -> None:
         model.fit(data, steps_per_epoch=args.steps, verbose=0)
         step_times.append((time.perf_counter() - start) / args.steps)
         start = time.perf_counter()
-        assert not non_finite_names(backup.variables())
+        assert not non_finite_names(backup.named_variables())
         check_times.append(time.perf_counter() - start)
         for name in sorted(arms, reverse=round_ % 2 == 1):  # each arm first in turn
             start = time.perf_counter()
@@ -109,7 +109,7 @@ def main(argv=None) -> None:
             epoch += 1
 
     step, check = statistics.median(step_times), statistics.median(check_times)
-    values = sum(int(np.prod(v.shape)) for _, v in backup.variables())
+    values = sum(int(np.prod(v.shape)) for _, v in backup.named_variables())
     print(f"{args.size[0]}x{args.size[1]}, batch {args.batch}, {values:,} values checked; "
           f"medians of {args.rounds} interleaved rounds")
     print(f"  training step                     {step:8.3f} s")

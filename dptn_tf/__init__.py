@@ -19,7 +19,14 @@ listed before it, and `config`, which imports only `files`):
 """
 
 from dptn_tf import layers, models
-from dptn_tf.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig, load_config
+from dptn_tf.config import (
+    Config,
+    DataConfig,
+    LossConfig,
+    ModelConfig,
+    TrainConfig,
+    load_config,
+)
 
 __version__ = "0.1.0"
 

@@ -13,6 +13,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import tensorflow as tf
 import yaml
 
 from dptn_tf.files.text import read_utf8
@@ -200,7 +201,7 @@ def apply_overrides(config: Config, overrides: list[str]) -> Config:
     return config
 
 
-def read_yaml_mapping(path: Path) -> dict:
+def read_yaml_mapping(path: str | Path) -> dict:
     """A YAML file's top-level mapping; raises ValueError naming the file and what is wrong."""
     try:
         values = yaml.safe_load(read_utf8(path))
@@ -219,15 +220,16 @@ def read_yaml_mapping(path: Path) -> dict:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Read a YAML file (sections `model`, `data`, `loss`, `train`) over the defaults.
+    """Read a YAML file (sections `model`, `data`, `loss`, `train`; a local path or a URL) over
+    the defaults.
 
     Every error is a ValueError (FileNotFoundError for a missing file) naming the file (or
     `--set`) and the field.
     """
     config = Config()
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
+        path = str(path)
+        if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
             raise FileNotFoundError(f"config file not found: {path}")
         _update(config, read_yaml_mapping(path), str(path))
     return apply_overrides(config, overrides or [])

@@ -62,7 +62,11 @@ def _missing(message: str):
 
 @pytest.fixture(scope="session")
 def pose_models_dir() -> Path:
-    from dptn_tf.files.weight_files import BLAZEPOSE_DETECTOR, BLAZEPOSE_LANDMARKS, find_weight_file
+    from dptn_tf.files.weight_files import (
+        BLAZEPOSE_DETECTOR,
+        BLAZEPOSE_LANDMARKS,
+        find_weight_file,
+    )
 
     try:
         folders = {find_weight_file(f).parent for f in (BLAZEPOSE_DETECTOR, BLAZEPOSE_LANDMARKS)}

@@ -68,7 +68,7 @@ def market_annotations(args: argparse.Namespace) -> Path | None:
         return Path(args.annotations)
     if args.dataset != "market":
         return None
-    default = annotation_path(Path(args.ground_truth).resolve().parent, "test", "market")
+    default = Path(annotation_path(Path(args.ground_truth).resolve().parent, "test", "market"))
     if default.is_file():
         return default
     warnings.warn(f"masked LPIPS skipped: no {default} (pass --annotations)", stacklevel=2)

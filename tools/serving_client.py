@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import re
 import sys
 import urllib.error
 import urllib.request
@@ -40,6 +41,18 @@ GRPC_EXTRA = 'gRPC needs tensorflow-serving-api and grpcio: pip install -e ".[se
 
 class ServingError(RuntimeError):
     """The server refused the request or could not be reached; the message says why."""
+
+
+def _frame_refused(message: str) -> tuple[int, int] | None:
+    """The served frame `(H, W)` named in a server's refusal of out-of-frame target keypoints."""
+    found = re.search(r"target_keypoints: .*?the output frame \((\d+), (\d+)\)", message)
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def _wrong_frame(served, frame) -> str:
+    return (f"the model's images are {served[0]}x{served[1]}, not --frame {frame[0]}x{frame[1]}: "
+            f"the poses were placed in the wrong frame; run again with --frame "
+            f"{served[0]}x{served[1]}")
 
 
 def frame_size(text: str) -> tuple[int, int]:
@@ -205,13 +218,17 @@ def main(argv=None) -> int:
                                                 args.frame, weights_dir=args.weights_dir)
             target = found if target is None else target
         predict = predict_rest if args.rest else predict_grpc
-        result = predict(args.rest or args.grpc, args.model, image, source, target,
-                         version=args.version, timeout=args.timeout)
+        try:
+            result = predict(args.rest or args.grpc, args.model, image, source, target,
+                             version=args.version, timeout=args.timeout)
+        except ServingError as error:
+            served = _frame_refused(str(error))
+            if from_photos and served and served != tuple(args.frame):
+                raise ValueError(_wrong_frame(served, args.frame)) from None
+            raise
         served = result["image"].shape[:2]
         if from_photos and served != tuple(args.frame):
-            raise ValueError(f"the model's images are {served[0]}x{served[1]}, not --frame "
-                             f"{args.frame[0]}x{args.frame[1]}: the poses were placed in the "
-                             f"wrong frame; run again with --frame {served[0]}x{served[1]}")
+            raise ValueError(_wrong_frame(served, args.frame))
     except (OSError, ValueError, ImportError, ServingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

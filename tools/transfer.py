@@ -28,8 +28,17 @@ from dptn_tf.config import load_config
 from dptn_tf.data import DatasetError, parse_keypoints, read_rgb
 from dptn_tf.data.images import to_network_input
 from dptn_tf.files.atomic import atomic_path
-from dptn_tf.inference.generation import as_inference_generator, load_generator, to_saved_uint8
-from dptn_tf.pose import BlazePose, keypoints_to_heatmaps, person_window, read_openpose_json
+from dptn_tf.inference.generation import (
+    as_inference_generator,
+    load_generator,
+    to_saved_uint8,
+)
+from dptn_tf.pose import (
+    BlazePose,
+    keypoints_to_heatmaps,
+    person_window,
+    read_openpose_json,
+)
 from dptn_tf.pose.blazepose import VISIBILITY_THRESHOLD
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")

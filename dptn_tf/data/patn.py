@@ -1,6 +1,7 @@
 """The PATN data-set format, read with up-front validation and written atomically.
 
-A root holds `train/` and `test/` image folders, `<prefix>-annotation-<split>.csv`
+A root (a local path, or a URL of any file system `tf.io.gfile` reads, such as `gs://`) holds
+`train/` and `test/` image folders, `<prefix>-annotation-<split>.csv`
 (':'-separated `name:keypoints_y:keypoints_x`, each a JSON list of 18 integers, -1 missing) and
 `<prefix>-pairs-<split>.csv` (comma-separated `from,to`). DeepFashion's prefix is `fasion-resize`
 (sic), Market-1501's `market`.
@@ -16,15 +17,13 @@ import csv
 import dataclasses
 import io
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from dptn_tf.data.images import decode_rgb
-from dptn_tf.files.atomic import atomic_path
+from dptn_tf.files.atomic import write_atomically
 from dptn_tf.files.text import TextEncodingError, read_utf8
 from dptn_tf.pose import MISSING, NUM_JOINTS
 
@@ -37,12 +36,12 @@ class DatasetError(ValueError):
     """A PATN root that does not match the format; the message names the culprit."""
 
 
-def annotation_path(root, split: str, prefix: str) -> Path:
-    return Path(root) / f"{prefix}-annotation-{split}.csv"
+def annotation_path(root, split: str, prefix: str) -> str:
+    return tf.io.gfile.join(str(root), f"{prefix}-annotation-{split}.csv")
 
 
-def pairs_path(root, split: str, prefix: str) -> Path:
-    return Path(root) / f"{prefix}-pairs-{split}.csv"
+def pairs_path(root, split: str, prefix: str) -> str:
+    return tf.io.gfile.join(str(root), f"{prefix}-pairs-{split}.csv")
 
 
 def parse_keypoints(y_text: str, x_text: str, where: str = "keypoints") -> np.ndarray:
@@ -73,9 +72,9 @@ def format_keypoints(keypoints) -> tuple[str, str]:
     return json.dumps(keypoints[:, 0].tolist()), json.dumps(keypoints[:, 1].tolist())
 
 
-def _read_rows(path: Path, delimiter: str, columns: tuple[str, ...]):
+def _read_rows(path: str, delimiter: str, columns: tuple[str, ...]):
     """Yield `(line number, row dict)` of a CSV whose header must name `columns`."""
-    if not path.is_file():
+    if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
         raise DatasetError(f"{path}: file not found")
     try:
         text = read_utf8(path)
@@ -103,7 +102,7 @@ def _read_rows(path: Path, delimiter: str, columns: tuple[str, ...]):
 
 def read_annotations(path) -> dict[str, np.ndarray]:
     """Annotation CSV -> {image name: int32 [18, 2] (y, x)}."""
-    path = Path(path)
+    path = str(path)
     annotations: dict[str, np.ndarray] = {}
     for line, row in _read_rows(path, ":", ANNOTATION_COLUMNS):
         where = f"{path}: line {line} ({row['name']!r})"
@@ -115,7 +114,7 @@ def read_annotations(path) -> dict[str, np.ndarray]:
 
 def read_pairs(path) -> list[tuple[int, str, str]]:
     """Pairs CSV -> [(line number, from name, to name)]."""
-    path = Path(path)
+    path = str(path)
     pairs = []
     for line, row in _read_rows(path, ",", PAIR_COLUMNS):
         if not row["from"] or not row["to"]:
@@ -128,18 +127,13 @@ def write_annotations(path, annotations: dict) -> None:
     """{name: [18, 2] (y, x)} -> annotation CSV, through a temporary file."""
     lines = [":".join(ANNOTATION_COLUMNS)]
     lines += [":".join((name, *format_keypoints(kp))) for name, kp in annotations.items()]
-    _write_text(Path(path), "\n".join(lines) + "\n")
+    write_atomically(path, "\n".join(lines) + "\n")
 
 
 def write_pairs(path, pairs) -> None:
     """[(from, to)] -> pairs CSV, through a temporary file."""
     lines = [",".join(PAIR_COLUMNS)] + [f"{a},{b}" for a, b in pairs]
-    _write_text(Path(path), "\n".join(lines) + "\n")
-
-
-def _write_text(path: Path, text: str) -> None:
-    with atomic_path(path) as temporary:
-        temporary.write_text(text)
+    write_atomically(path, "\n".join(lines) + "\n")
 
 
 @dataclass(frozen=True)
@@ -149,10 +143,10 @@ class PatnSplit:
     `keypoints[i]` belongs to `names[i]`; `pairs` holds `(from, to)` indices into `names`.
     """
 
-    root: Path
+    root: str
     split: str
     prefix: str
-    image_dir: Path
+    image_dir: str
     names: tuple[str, ...]
     keypoints: np.ndarray  # int32 [num_images, 18, 2] (y, x)
     pairs: np.ndarray  # int64 [num_pairs, 2]
@@ -162,7 +156,7 @@ class PatnSplit:
         return len(self.pairs)
 
     def paths(self) -> list[str]:
-        return [str(self.image_dir / name) for name in self.names]
+        return [tf.io.gfile.join(self.image_dir, name) for name in self.names]
 
     def pair_names(self) -> list[tuple[str, str]]:
         return [(self.names[a], self.names[b]) for a, b in self.pairs]
@@ -188,9 +182,9 @@ def load_split(
     """
     if split not in SPLITS:
         raise DatasetError(f"split must be one of {SPLITS}, got {split!r}")
-    root = Path(root)
-    image_dir = root / split
-    if not image_dir.is_dir():
+    root = str(root)
+    image_dir = tf.io.gfile.join(root, split)
+    if not tf.io.gfile.isdir(image_dir):
         raise DatasetError(f"{image_dir}: image folder not found (a PATN root has train/, test/)")
     annotations = read_annotations(annotation_path(root, split, prefix))
     pairs_file = pairs_path(root, split, prefix)
@@ -198,7 +192,7 @@ def load_split(
     if not rows:
         raise DatasetError(f"{pairs_file}: empty split: no pairs after the header")
 
-    files = set(os.listdir(image_dir))
+    files = set(tf.io.gfile.listdir(image_dir))
     index: dict[str, int] = {}
     pairs = []
     for line, *names in rows:

@@ -123,6 +123,7 @@ def _build_split(root: Path, split: str, write, prefix: str) -> int:
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    if annotation_path(root, split, prefix).is_file() and pairs_path(root, split, prefix).is_file():
+    if os.path.isfile(annotation_path(root, split, prefix)) and os.path.isfile(
+            pairs_path(root, split, prefix)):
         load_split(root, split, prefix, check_images=False)
     return len(os.listdir(target))

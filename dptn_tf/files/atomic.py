@@ -1,16 +1,23 @@
-"""Write files and directories so that readers only ever see complete ones."""
+"""Write files and directories so that readers only ever see complete ones, on any file system
+TensorFlow has: local paths, and URLs such as `gs://bucket/run` (`tf.io.gfile`)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import re
-import shutil
 import uuid
 from pathlib import Path
 
+import tensorflow as tf
+
 # `.<stem>.tmp-<8 hex digits><suffix>`: the names `atomic_path` writes under.
 TEMPORARY_NAME = re.compile(r"\..*\.tmp-[0-9a-f]{8}(\.[^.]*)?")
+
+
+def is_url(path: str | Path) -> bool:
+    """Whether `path` names another file system than the local one (`gs://`, `ram://`, ...)."""
+    return "://" in str(path)
 
 
 @contextlib.contextmanager
@@ -19,37 +26,65 @@ def atomic_path(path: str | Path):
 
     The temporary name keeps `path`'s suffix (Keras insists on `.keras`) and lives in the same
     directory, so the final rename is atomic on POSIX file systems. Works for a file or a
-    directory written at the yielded path; an existing file at `path` is replaced. A process
-    killed before the rename leaves the temporary behind: `remove_leftovers` deletes it.
+    directory written at the yielded path; an existing file at `path` is replaced. The yielded
+    path is a `Path` for a local path and a string for a URL: write a URL through `tf.io.gfile`
+    (or `write_atomically`). Object stores have no atomic rename: there a file still appears whole,
+    but a directory appears file by file. A process killed before the rename leaves the
+    temporary behind: `remove_leftovers` deletes it.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.tmp-{uuid.uuid4().hex[:8]}{path.suffix}")
+    parent, name = os.path.split(str(path))
+    stem, suffix = os.path.splitext(name)
+    temporary = tf.io.gfile.join(parent, f".{stem}.tmp-{uuid.uuid4().hex[:8]}{suffix}")
+    tf.io.gfile.makedirs(parent or ".")
     try:
-        yield temporary
-        os.replace(temporary, path)
+        yield temporary if is_url(path) else Path(temporary)
+        _rename(temporary, str(path))
     finally:
         remove(temporary)
 
 
-def remove_leftovers(directory: str | Path) -> list[Path]:
-    """Delete the temporaries of `atomic_path` in `directory` (not below it); -> what went.
+def remove_leftovers(directory: str | Path) -> list[str | Path]:
+    """Delete the temporaries of `atomic_path` in `directory` (not below it); -> what went
+    (`Path`s for a local directory, strings for a URL).
 
     Only call it while no other process may be writing `directory` (while holding it with
     `dptn_tf.files.directory_lock.exclusive_directory`): a live writer's temporary looks the same.
     """
-    directory = Path(directory)
-    if not directory.is_dir():
+    directory = str(directory)
+    if not tf.io.gfile.isdir(directory):
         return []
-    leftovers = sorted(p for p in directory.iterdir() if TEMPORARY_NAME.fullmatch(p.name))
+    leftovers = sorted(tf.io.gfile.join(directory, name.rstrip("/"))
+                       for name in tf.io.gfile.listdir(directory)
+                       if TEMPORARY_NAME.fullmatch(name.rstrip("/")))
     for path in leftovers:
         remove(path)
-    return leftovers
+    return leftovers if is_url(directory) else [Path(path) for path in leftovers]
 
 
-def remove(path: Path) -> None:
+def remove(path: str | Path) -> None:
     """Delete a file or a directory tree, if it is there."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
+    path = str(path)
+    if tf.io.gfile.isdir(path):
+        tf.io.gfile.rmtree(path)
+    elif tf.io.gfile.exists(path):
+        tf.io.gfile.remove(path)
+
+
+def write_atomically(path: str | Path, contents: str | bytes) -> None:
+    """Write `contents` to `path` through a temporary file (`atomic_path`)."""
+    mode = "w" if isinstance(contents, str) else "wb"
+    with atomic_path(str(path)) as temporary, tf.io.gfile.GFile(temporary, mode) as file:
+        file.write(contents)
+
+
+def _rename(source: str, target: str) -> None:
+    if not is_url(target) or not tf.io.gfile.isdir(source):
+        tf.io.gfile.rename(source, target, overwrite=True)
+        return
+    # Object stores rename a directory object by object, if at all (ram:// drops its contents).
+    for directory, _, files in tf.io.gfile.walk(source):
+        destination = target + directory[len(source):]
+        tf.io.gfile.makedirs(destination)
+        for name in files:
+            tf.io.gfile.copy(tf.io.gfile.join(directory, name),
+                             tf.io.gfile.join(destination, name), overwrite=True)

@@ -1,8 +1,11 @@
-"""Text files read strictly: UTF-8, with or without a byte-order mark (as Excel saves CSVs)."""
+"""Text files read strictly: UTF-8, with or without a byte-order mark (as Excel saves CSVs),
+from a local path or a URL (`tf.io.gfile`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import tensorflow as tf
 
 
 class TextEncodingError(ValueError):
@@ -12,8 +15,8 @@ class TextEncodingError(ValueError):
 def read_utf8(path: str | Path) -> str:
     """The text of `path`, its byte-order mark dropped; raises `TextEncodingError` naming the
     file, the line and the first byte that is not UTF-8."""
-    path = Path(path)
-    data = path.read_bytes()
+    with tf.io.gfile.GFile(str(path), "rb") as file:
+        data = file.read()
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -84,9 +84,10 @@ def _write_results(model, config: DataConfig, out_dir: Path, index: PatnSplit,
 
 
 def load_generator(path: str | Path) -> keras.Model:
-    """A `.keras` generator written by training or by the checkpoint importer."""
-    path = Path(path)
-    if not path.is_file():
+    """A `.keras` generator written by training or by the checkpoint importer (a local path or
+    a URL)."""
+    path = str(path)
+    if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
         raise FileNotFoundError(f"generator not found: {path} (a .keras file from train.py or "
                                 "tools/convert_torch_checkpoint.py)")
     return keras.saving.load_model(path)

@@ -25,7 +25,8 @@ expected: shapes, batch sizes (equal, not zero), image formats, each source imag
 from its header before it is decoded (at most `max_source_pixels`), and keypoints (finite, and
 -1 for a missing joint or within their frame, edges included: 0 <= y <= H, 0 <= x <= W).
 Each version is written to a hidden temporary directory and renamed to `EXPORT_BASE/<version>/`,
-so a server polling the base path never sees half a model.
+so a server polling the base path never sees half a model (on local disks; an object store such
+as `gs://` has no atomic rename, see `dptn_tf.files.atomic`).
 """
 
 from __future__ import annotations
@@ -250,16 +251,19 @@ def build_export_archive(generator: keras.Model, data: DataConfig,
 
 def next_version(export_base: str | Path) -> int:
     """One more than the highest numeric version directory under `export_base` (1 if none)."""
-    export_base = Path(export_base)
-    versions = [int(p.name) for p in export_base.iterdir()
-                if p.is_dir() and p.name.isdigit()] if export_base.is_dir() else []
+    export_base = str(export_base)
+    names = tf.io.gfile.listdir(export_base) if tf.io.gfile.isdir(export_base) else []
+    # Object stores list a folder as "name/".
+    versions = [int(name.rstrip("/")) for name in names if name.rstrip("/").isdigit()
+                and tf.io.gfile.isdir(tf.io.gfile.join(export_base, name))]
     return max(versions, default=0) + 1
 
 
 def export_saved_model(generator: keras.Model, export_base: str | Path, data: DataConfig,
                        version: int | None = None,
-                       max_source_pixels: int = MAX_SOURCE_PIXELS) -> Path:
-    """Write `generator`'s SavedModel to `export_base/<version>/` and return that path.
+                       max_source_pixels: int = MAX_SOURCE_PIXELS) -> str:
+    """Write `generator`'s SavedModel to `export_base/<version>/` (a local path or a URL) and
+    return that path.
 
     `version` defaults to the next free one; an existing version is never overwritten, because
     TF Serving treats a version as immutable once it has loaded it. Weights holding NaN or
@@ -273,11 +277,11 @@ def export_saved_model(generator: keras.Model, export_base: str | Path, data: Da
     require_finite(model_weights(generator), f"{export_base}: the generator")
     with exclusive_directory(export_base, "export_saved_model"):
         version = next_version(export_base) if version is None else version
-        path = Path(export_base) / str(version)
-        if path.exists():
+        path = tf.io.gfile.join(str(export_base), str(version))
+        if tf.io.gfile.exists(path):
             raise FileExistsError(f"{path} already exists: choose another version (next free: "
                                   f"{next_version(export_base)})")
         archive = build_export_archive(generator, data, max_source_pixels)
         with atomic_path(path) as temporary:
-            archive.write_out(str(temporary), verbose=False)
+            archive.write_out(temporary, verbose=False)
     return path

@@ -5,8 +5,8 @@ Imports `models`, `data`, `convert`, `pose`, `visualization` and `files`; nothin
 the entry points (train.py, benchmarks).
 """
 
+from dptn_tf.training.distribute import BATCH_KEYS, training_batches
 from dptn_tf.training.model import (
-                                    BATCH_KEYS,
                                     DPTN,
                                     LOSS_NAMES,
                                     TOTAL_NAME,
@@ -16,7 +16,6 @@ from dptn_tf.training.model import (
                                     float32_inference_generator,
                                     image_metrics,
                                     make_optimizers,
-                                    training_batches,
 )
 
 __all__ = [

@@ -9,18 +9,20 @@ here: `TensorBoard` counts batches from 0 in every `fit` and logs one optimizer'
 from __future__ import annotations
 
 import math
-import shutil
+import os
 import sys
-from pathlib import Path
+import tempfile
+import uuid
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from dptn_tf.files.atomic import atomic_path, remove
+from dptn_tf.files.atomic import remove, write_atomically
 from dptn_tf.files.finite import describe, non_finite_names
 from dptn_tf.models.generator import INPUT_NAMES
 from dptn_tf.pose import scale_keypoints
+from dptn_tf.training.distribute import broadcast_from_chief, is_chief, is_multi_worker
 from dptn_tf.visualization import draw_skeleton, image_grid, to_uint8
 
 SAMPLE_COLUMNS = ("source", "source skeleton", "target skeleton", "ground truth",
@@ -46,33 +48,38 @@ class Backup(keras.callbacks.Callback):
     Weights are checked before each save: a backup never holds NaN or infinity (the losses of a
     step are computed before its update, so they cannot vouch for the weights after it).
 
+    In a multi-worker run only the chief reads and writes `directory`: it restores, then sends
+    every variable to the other workers; they take part in each save (as `tf.distribute`
+    wants) in a temporary folder of their own, deleted again.
+
     Args:
-        directory: where backups go (`<run_dir>/backup`).
-        model: the `DPTN` model, compiled.
+        directory: where backups go (`<run_dir>/backup`, a local path or a URL).
+        model: the `DPTN` model, compiled in `strategy`'s scope.
         steps_per_epoch: steps of one epoch; a backup always falls on an epoch's end.
         keep: backups kept on disk.
-        worker_id: set on the non-chief workers of a multi-worker run: every worker must take
-            part in a save, but theirs go to `<directory>/.worker-<id>`, deleted again.
+        strategy: the run's strategy (default: the current one).
     """
 
     def __init__(self, directory, model, steps_per_epoch: int, keep: int = 2,
-                 worker_id: int | None = None):
+                 strategy: tf.distribute.Strategy | None = None):
         super().__init__()
-        self.directory = Path(directory)
+        self.directory = str(directory)
         self.steps_per_epoch = steps_per_epoch
-        self.scratch = worker_id is not None
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.chief = is_chief(self.strategy)
         self.checkpoint = tf.train.Checkpoint(
             generator=model.generator,
             discriminator=model.discriminator,
             generator_optimizer=model.generator_optimizer,
             discriminator_optimizer=model.discriminator_optimizer,
         )
-        write_to = self.directory / f".worker-{worker_id}" if self.scratch else self.directory
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(write_to), keep,
+        write_to = (self.directory if self.chief else
+                    os.path.join(tempfile.gettempdir(), f"dptn-backup-{uuid.uuid4().hex[:8]}"))
+        self.manager = tf.train.CheckpointManager(self.checkpoint, write_to, keep,
                                                   checkpoint_name="backup")
         self.last_good: tuple[str, int] | None = None  # (path, step) of the newest good backup
 
-    def variables(self) -> list:
+    def named_variables(self) -> list:
         """`(name, variable)` of everything a backup holds."""
         parts = ("generator", "discriminator", "generator_optimizer", "discriminator_optimizer")
         return [(f"{part}:{variable.path}", variable) for part in parts
@@ -80,8 +87,25 @@ class Backup(keras.callbacks.Callback):
 
     def restore(self) -> int:
         """Load the newest backup that reads back whole and finite; -> the epoch to start from
-        (0 without a backup). A damaged newer backup is skipped with a warning."""
-        state = tf.train.get_checkpoint_state(str(self.directory))
+        (0 without a backup). A damaged newer backup is skipped with a warning. In a
+        multi-worker run the chief reads it and sends every variable to the other workers."""
+        path = self._restore_newest_good() if self.chief else None
+        if is_multi_worker(self.strategy):
+            broadcast_from_chief(self.strategy, [v for _, v in self.named_variables()])
+        step = int(self.checkpoint.generator_optimizer.iterations.numpy())
+        if step % self.steps_per_epoch:
+            raise ValueError(
+                f"{path or self.directory}: backup at step {step}, which is not the end of an "
+                f"epoch of {self.steps_per_epoch} steps; was the run started with another "
+                "train.steps_per_epoch or data.batch_size?")
+        if path is not None:
+            print(f"Resuming from {path} (epoch {step // self.steps_per_epoch}, step {step})")
+            self.last_good = (path, step)
+        return step // self.steps_per_epoch
+
+    def _restore_newest_good(self) -> str | None:
+        """Restore the newest listed backup that reads back whole and finite; -> its path."""
+        state = tf.train.get_checkpoint_state(self.directory)
         skipped = []
         for path in reversed(state.all_model_checkpoint_paths if state else []):
             try:
@@ -90,36 +114,29 @@ class Backup(keras.callbacks.Callback):
                 reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
                 skipped.append(f"{path}: {reason}")
                 continue
-            bad = non_finite_names(self.variables())
+            bad = non_finite_names(self.named_variables())
             if bad:
                 skipped.append(f"{path}: NaN or infinity in {describe(bad)}")
                 continue
-            step = int(self.checkpoint.generator_optimizer.iterations.numpy())
-            if step % self.steps_per_epoch:
-                raise ValueError(
-                    f"{path}: backup at step {step}, which is not the end of an epoch of "
-                    f"{self.steps_per_epoch} steps; was the run started with another "
-                    "train.steps_per_epoch or data.batch_size?")
             for reason in skipped:
                 print(f"warning: skipped the unreadable backup {reason}", file=sys.stderr)
-            print(f"Resuming from {path} (epoch {step // self.steps_per_epoch}, step {step})")
-            self.last_good = (path, step)
-            return step // self.steps_per_epoch
+            return path
         if skipped:
             raise ValueError(f"{self.directory}: no backup reads back whole and finite:\n  "
                              + "\n  ".join(skipped))
-        return 0
+        return None
 
     def on_epoch_end(self, epoch, logs=None):
         step = global_step(self.model)
-        bad = non_finite_names(self.variables())
+        bad = non_finite_names(self.named_variables())
         if bad:
             raise NonFiniteTrainingError(self.stop_message(
                 f"NaN or infinity in the weights after step {step} ({describe(bad)})"))
         path = self.manager.save(checkpoint_number=epoch + 1)
-        self.last_good = (str(self.directory / Path(path).name), step)
-        if self.scratch:
-            shutil.rmtree(self.manager.directory, ignore_errors=True)
+        if self.chief:
+            self.last_good = (path, step)
+        else:
+            tf.io.gfile.rmtree(self.manager.directory)
 
     def stop_message(self, problem: str) -> str:
         """Why training stops, what is safe on disk and what to change."""
@@ -132,24 +149,26 @@ class Backup(keras.callbacks.Callback):
                 "lower the learning rate (--set train.lr=...) or check the data.")
 
 
-def remove_backup_leftovers(directory) -> list[Path]:
+def remove_backup_leftovers(directory) -> list[str]:
     """Delete what a killed save leaves in a backup directory; -> what went.
 
     TensorFlow stages a backup in `<name>_temp/` and the `checkpoint` file in
-    `checkpoint.tmp<hex>`; non-chief workers write `.worker-<id>/`. Backups the `checkpoint`
-    file does not list are left alone: they are never read, and the next save of their number
-    replaces them. Call it only while holding the run directory.
+    `checkpoint.tmp<hex>`. Backups the `checkpoint` file does not list are left alone: they are
+    never read, and the next save of their number replaces them. Call it only while holding the
+    run directory.
     """
-    directory = Path(directory)
-    if not directory.is_dir():
+    directory = str(directory)
+    if not tf.io.gfile.isdir(directory):
         return []
-    leftovers = sorted(
-        p for p in directory.iterdir()
-        if (p.is_dir() and (p.name.endswith("_temp") or p.name.startswith(".worker-")))
-        or p.name.startswith("checkpoint.tmp"))
-    for path in leftovers:
+    leftovers = []
+    for name in (entry.rstrip("/") for entry in tf.io.gfile.listdir(directory)):
+        path = tf.io.gfile.join(directory, name)
+        if name.startswith("checkpoint.tmp") or (name.endswith("_temp")
+                                                 and tf.io.gfile.isdir(path)):
+            leftovers.append(path)
+    for path in sorted(leftovers):
         remove(path)
-    return leftovers
+    return sorted(leftovers)
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
@@ -227,14 +246,14 @@ class SampleImages(keras.callbacks.Callback):
         batch: a batch from `dptn_tf.data.make_dataset` (numpy or tensors), with keypoints.
         old_size: the keypoints' frame (`DataConfig.old_size`).
         every: steps between grids.
-        directory: where the PNG files go.
+        directory: where the PNG files go (a local path or a URL).
     """
 
     def __init__(self, writer, batch, old_size, every: int, directory):
         super().__init__()
         self.writer = writer
         self.every = every
-        self.directory = Path(directory)
+        self.directory = str(directory)
         self.inputs = {name: np.asarray(batch[name]) for name in INPUT_NAMES}
         self.target_images = np.asarray(batch["target_image"])
         load_size = self.target_images.shape[1:3]
@@ -271,6 +290,6 @@ class SampleImages(keras.callbacks.Callback):
         grid = self.grid()
         with self.writer.as_default():
             tf.summary.image("samples", grid[np.newaxis], step=step)
-        with atomic_path(self.directory / f"step-{step:07d}.png") as temporary:
-            temporary.write_bytes(tf.io.encode_png(grid).numpy())
+        write_atomically(tf.io.gfile.join(self.directory, f"step-{step:07d}.png"),
+                         tf.io.encode_png(grid).numpy())
         self.last_step = step

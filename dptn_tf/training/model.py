@@ -18,7 +18,7 @@ import tensorflow as tf
 from dptn_tf import models
 from dptn_tf.config import Config, LossConfig, ModelConfig, TrainConfig
 from dptn_tf.models.generator import INPUT_NAMES
-from dptn_tf.training import losses
+from dptn_tf.training import distribute, losses
 from dptn_tf.training.schedules import ConstantThenLinearDecay
 from dptn_tf.training.vgg import build_vgg19_features
 
@@ -28,9 +28,6 @@ LOSS_NAMES = ("app_gen_s", "content_gen_s", "style_gen_s", "app_gen_t", "ad_gen_
               "dis_img_gen_t", "content_gen_t", "style_gen_t")  # fmt: skip
 TOTAL_NAME = "total_gen"
 VALIDATION_NAMES = ("l1", "ssim", "psnr")
-# What a training or validation batch must hold (the data pipeline also yields names and
-# keypoints, which `training_batches` drops: strings cannot be distributed across replicas).
-BATCH_KEYS = ("source_image", "source_pose", "target_image", "target_pose")
 
 
 class DPTN(keras.Model):
@@ -45,7 +42,7 @@ class DPTN(keras.Model):
 
     Call `compile(generator_optimizer, discriminator_optimizer)` inside the distribution
     strategy's scope (the optimizers too must be created there), then `fit` on batches from
-    `training_batches`.
+    `dptn_tf.training.distribute.training_batches`.
     """
 
     def __init__(self, generator, discriminator, vgg, loss_config: LossConfig, **kwargs):
@@ -91,6 +88,16 @@ class DPTN(keras.Model):
         generator_optimizer.build(self.generator.trainable_variables)
         discriminator_optimizer.build(self.discriminator.trainable_variables)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Nothing to build: `__init__` and `compile` create every variable.
+
+        Under a strategy Keras (3.15) would otherwise take one batch from the distributed
+        iterator and all-reduce it before training and before each validation: that fails
+        under MultiWorkerMirroredStrategy for dict batches (keras-team/keras#20329) and
+        leaves a validation iterator of `validation_steps` batches one short, so the next
+        epoch's validation ends in StopIteration.
+        """
+
     def call(self, inputs, training=False):
         """The generated target for `{source_image, source_pose, target_pose}` (other entries,
         such as a batch's target image, are ignored)."""
@@ -134,7 +141,8 @@ class DPTN(keras.Model):
         self.generator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         for name, value in terms.items():
             self.train_trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.train_trackers.items()}
+        return distribute.reducible_logs(
+            {name: tracker.result() for name, tracker in self.train_trackers.items()})
 
     def _discriminator_step(self, real, fake, average):
         """One update of D on real targets and detached fakes; -> D's per-example loss."""
@@ -168,9 +176,11 @@ class DPTN(keras.Model):
     def test_step(self, data):
         data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         generated = self(data, training=False)
+        weights = data.get("weight")  # 0 for the copies that fill up a last batch
         for name, value in image_metrics(generated, data["target_image"]).items():
-            self.validation_trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.validation_trackers.items()}
+            self.validation_trackers[name].update_state(value, sample_weight=weights)
+        # Over every replica's examples: the replicas' last batches of a split may differ in size.
+        return distribute.reducible_logs(distribute.means_over_replicas(self.validation_trackers))
 
 
 def image_metrics(generated, real) -> dict:
@@ -200,11 +210,6 @@ def copy_source_baseline(dataset) -> dict:
     if not count:
         raise ValueError("copy_source_baseline: the data set is empty")
     return {name: total / count for name, total in totals.items()}
-
-
-def training_batches(dataset: tf.data.Dataset) -> tf.data.Dataset:
-    """Keep only `BATCH_KEYS` of the data pipeline's batches."""
-    return dataset.map(lambda batch: {key: batch[key] for key in BATCH_KEYS})
 
 
 def build_dptn(config: Config) -> DPTN:

@@ -14,8 +14,10 @@ import contextlib
 import os
 from pathlib import Path
 
+import tensorflow as tf
+
 from dptn_tf.config import Config, load_config
-from dptn_tf.files.atomic import atomic_path, remove_leftovers
+from dptn_tf.files.atomic import is_url, remove_leftovers, write_atomically
 from dptn_tf.files.directory_lock import exclusive_directory
 from dptn_tf.training.callbacks import remove_backup_leftovers
 
@@ -39,13 +41,14 @@ PATHS = frozenset({"data.root", "loss.vgg_path"})  # compared as the folders the
 def hold_run_directory(run_dir: str | Path):
     """Hold `run_dir` for this process until the block ends, first deleting the temporaries of
     killed runs (raises `DirectoryInUseError` naming the holder if another process has it)."""
-    run_dir = Path(run_dir)
+    run_dir = str(run_dir)
     with exclusive_directory(run_dir, "train.py") as removed:
-        removed += [*remove_leftovers(run_dir / "samples"),
-                    *remove_backup_leftovers(run_dir / "backup")]
+        if not is_url(run_dir):  # object stores have no lock: a live run's files look the same
+            removed += [*remove_leftovers(tf.io.gfile.join(run_dir, "samples")),
+                        *remove_backup_leftovers(tf.io.gfile.join(run_dir, "backup"))]
         if removed:
             print(f"Removed {len(removed)} temporary file(s) a killed run left in {run_dir}: "
-                  + ", ".join(str(path.relative_to(run_dir)) for path in removed))
+                  + ", ".join(os.path.relpath(str(path), run_dir) for path in removed))
         yield
 
 
@@ -55,9 +58,9 @@ def resume_or_record(config: Config) -> list[str]:
 
     Raises ValueError listing every field that cannot change, with both values.
     """
-    path = Path(config.train.run_dir) / CONFIG_NAME
+    path = tf.io.gfile.join(config.train.run_dir, CONFIG_NAME)
     changed = []
-    if path.is_file():
+    if tf.io.gfile.exists(path):
         saved, current = _fields(load_config(path)), _fields(config)
         differing = [name for name in current
                      if name not in NOT_COMPARED and not _same(name, saved[name], current[name])]
@@ -72,8 +75,7 @@ def resume_or_record(config: Config) -> list[str]:
         changed = [_change(name, saved, current) for name in differing]
         if changed:
             print("Changed since the last session: " + "; ".join(changed))
-    with atomic_path(path) as temporary:
-        temporary.write_text(config.to_yaml())
+    write_atomically(path, config.to_yaml())
     return changed
 
 
@@ -86,9 +88,15 @@ def _same(name: str, saved, current) -> bool:
     if name == "train.steps_per_epoch" and saved is None:
         return True  # written before the resolved count was recorded: Backup.restore checks it
     if name in PATHS and saved is not None and current is not None:
-        return os.path.realpath(os.path.expanduser(saved)) == os.path.realpath(
-            os.path.expanduser(current))
+        return _folder(saved) == _folder(current)
     return saved == current
+
+
+def _folder(path: str) -> str:
+    """The folder a path names, however it is spelled (a URL only loses a trailing slash)."""
+    if is_url(path):
+        return path.rstrip("/")
+    return os.path.realpath(os.path.expanduser(path))
 
 
 def _change(name: str, saved: dict, current: dict) -> str:

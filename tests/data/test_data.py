@@ -8,7 +8,13 @@ import tensorflow as tf
 from PIL import Image
 
 from dptn_tf.config import DataConfig
-from dptn_tf.data import DatasetError, load_split, make_dataset, read_annotations, read_pairs
+from dptn_tf.data import (
+    DatasetError,
+    load_split,
+    make_dataset,
+    read_annotations,
+    read_pairs,
+)
 from dptn_tf.data.patn import write_annotations, write_pairs
 from dptn_tf.pose import keypoints_to_heatmaps
 
@@ -186,6 +192,66 @@ def test_input_context_shards_and_splits_the_batch(synthetic_root):
         )
     assert not set(shards[0]) & set(shards[1])
     assert len(shards[0]) + len(shards[1]) == index.num_pairs
+
+
+def pair_names(batch) -> list:
+    return [(s.decode(), t.decode()) for s, t in zip(batch["source_name"].numpy(),
+                                                     batch["target_name"].numpy(), strict=True)]
+
+
+def test_replicas_share_the_global_batches_of_one_pipeline(synthetic_root):
+    """Whatever the number of workers (input pipelines) and replicas, the replicas' batches of
+    one step together are the batch one pipeline of the global batch size gives."""
+    config = synthetic_config(synthetic_root, batch_size=4, seed=3, deterministic=True,
+                              check_images=False)
+    index = load_split(synthetic_root, "train", "synthetic", check_images=False)
+    steps = 10  # more than one pass over the 36 pairs
+    single = [pair_names(b) for b in make_dataset(config, "train", index=index).take(steps)]
+    for pipelines, replicas in ((1, 2), (2, 2), (2, 4)):
+        per_pipeline = replicas // pipelines
+        streams = [[pair_names(b) for b in make_dataset(
+            config, "train", index=index, input_context=tf.distribute.InputContext(
+                pipelines, pipeline, replicas)).take(steps * per_pipeline)]
+            for pipeline in range(pipelines)]
+        for step, expected in enumerate(single):
+            shares = [batch for stream in streams
+                      for batch in stream[step * per_pipeline:(step + 1) * per_pipeline]]
+            assert all(len(share) == 4 // replicas for share in shares)
+            together = [pair for share in shares for pair in share]
+            assert sorted(together) == sorted(expected), (pipelines, replicas, step)
+
+
+def test_replicas_get_whole_evaluation_batches(synthetic_root):
+    """A split smaller than the global batch: copies weighted 0 fill up every replica's batch."""
+    config = synthetic_config(synthetic_root, batch_size=8, check_images=False)
+    index = load_split(synthetic_root, "test", "synthetic", check_images=False).subset([0, 1, 2])
+    real = []
+    for pipeline in range(2):
+        context = tf.distribute.InputContext(2, pipeline, 4)
+        batches = list(make_dataset(config, "test", input_context=context, index=index))
+        assert [b["source_image"].shape[0] for b in batches] == [2, 2]
+        for batch in batches:
+            real += [pair for pair, weight in zip(pair_names(batch), batch["weight"].numpy(),
+                                                  strict=True) if weight == 1]
+            assert set(batch["weight"].numpy()) <= {0.0, 1.0}
+    assert sorted(real) == sorted(index.pair_names())
+
+
+def test_several_pipelines_need_one_seed(synthetic_root):
+    config = synthetic_config(synthetic_root, batch_size=4, check_images=False)
+    context = tf.distribute.InputContext(2, 0, 2)
+    with pytest.raises(ValueError, match="data.seed"):
+        make_dataset(config, "train", input_context=context)
+
+
+def test_first_batch_continues_the_seeded_order(synthetic_root):
+    config = synthetic_config(synthetic_root, batch_size=4, seed=5, deterministic=True,
+                              check_images=False)
+    index = load_split(synthetic_root, "train", "synthetic", check_images=False)
+    from_start = [pair_names(b) for b in make_dataset(config, "train", index=index).take(12)]
+    resumed = [pair_names(b) for b in make_dataset(config, "train", index=index,
+                                                   first_batch=10).take(2)]
+    assert resumed == from_start[10:]
 
 
 def test_distribute_datasets_from_function(synthetic_root):

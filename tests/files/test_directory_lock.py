@@ -10,7 +10,11 @@ import textwrap
 import pytest
 
 from dptn_tf.files.atomic import atomic_path, remove_leftovers
-from dptn_tf.files.directory_lock import LOCK_NAME, DirectoryInUseError, exclusive_directory
+from dptn_tf.files.directory_lock import (
+    LOCK_NAME,
+    DirectoryInUseError,
+    exclusive_directory,
+)
 
 HOLD = textwrap.dedent("""
     import sys, time

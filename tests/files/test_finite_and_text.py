@@ -4,7 +4,12 @@ import keras
 import numpy as np
 import pytest
 
-from dptn_tf.files.finite import NonFiniteError, model_weights, non_finite_names, require_finite
+from dptn_tf.files.finite import (
+    NonFiniteError,
+    model_weights,
+    non_finite_names,
+    require_finite,
+)
 from dptn_tf.files.text import TextEncodingError, read_utf8
 
 

@@ -12,7 +12,11 @@ import tensorflow as tf
 from dptn_tf.config import DataConfig, ModelConfig
 from dptn_tf.data import load_split
 from dptn_tf.inference.attention_maps import point_attention
-from dptn_tf.inference.generation import generate_test_images, result_name, to_saved_uint8
+from dptn_tf.inference.generation import (
+    generate_test_images,
+    result_name,
+    to_saved_uint8,
+)
 from dptn_tf.models import build_generator
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dptn_tf.convert import import_discriminator, import_generator, load_torch_state_dict
+from dptn_tf.convert import (
+    import_discriminator,
+    import_generator,
+    load_torch_state_dict,
+)
 from dptn_tf.models import generator_parts, inference_generator
 
 pytest.importorskip("torch", reason="reading the .pth fixtures needs torch (pip install 'dptn-tf[torch]')")

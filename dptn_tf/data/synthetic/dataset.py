@@ -10,7 +10,12 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from dptn_tf.data.patn import annotation_path, pairs_path, write_annotations, write_pairs
+from dptn_tf.data.patn import (
+    annotation_path,
+    pairs_path,
+    write_annotations,
+    write_pairs,
+)
 from dptn_tf.data.synthetic.people import sample_identity, sample_pose
 from dptn_tf.data.synthetic.rendering import render_person
 from dptn_tf.visualization import draw_skeleton, image_grid
