@@ -19,6 +19,7 @@ from dptn_tf import models
 from dptn_tf.config import Config, LossConfig, ModelConfig, TrainConfig
 from dptn_tf.models.generator import INPUT_NAMES
 from dptn_tf.training import losses
+from dptn_tf.training.optimizers import TorchAdam
 from dptn_tf.training.schedules import ConstantThenLinearDecay
 from dptn_tf.training.vgg import build_vgg19_features
 
@@ -217,16 +218,16 @@ def build_dptn(config: Config) -> DPTN:
 
 
 def make_optimizers(config: TrainConfig, steps_per_epoch: int):
-    """Adam for G and D (D's rate `d_lr_ratio` times G's), both on the "lambda" schedule.
+    """`TorchAdam` for G and D (D's rate `d_lr_ratio` times G's), both on the "lambda" schedule.
 
-    Epsilon is PyTorch's 1e-8 (Keras' default is 1e-7). Create them inside the strategy's scope.
+    The update is `torch.optim.Adam`'s, epsilon 1e-8. Create them inside the strategy's scope.
     """
 
     def adam(ratio: float, name: str):
         schedule = ConstantThenLinearDecay(config.lr * ratio, steps_per_epoch, config.niter,
                                            config.niter_decay)
-        return keras.optimizers.Adam(schedule, beta_1=config.beta1, beta_2=config.beta2,
-                                     epsilon=1e-8, name=name)
+        return TorchAdam(schedule, beta_1=config.beta1, beta_2=config.beta2, epsilon=1e-8,
+                         name=name)
 
     return adam(1.0, "generator_optimizer"), adam(config.d_lr_ratio, "discriminator_optimizer")
 
