@@ -6,13 +6,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from test_training import compiled_model, fit_one_step, random_batch, tiny_config
 
 from dptn_tf import training
 from dptn_tf.config import load_config
 from dptn_tf.training.callbacks import Backup
 from dptn_tf.training.optimizers import TorchAdam
 from dptn_tf.training.schedules import ConstantThenLinearDecay
-from test_training import compiled_model, fit_one_step, random_batch, tiny_config
 
 # Gradients from 1e-8 (PyTorch's epsilon, where Keras' update differs most) to 1.
 GRADIENT_SCALES = np.array([1e-8, 1e-6, 1e-4, 1e-2, 1.0], "float32")
