@@ -21,7 +21,12 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from dptn_tf.metrics import build_inception_v3, build_lpips, pair_with_ground_truth, score_pairs
+from dptn_tf.metrics import (
+    build_inception_v3,
+    build_lpips,
+    pair_with_ground_truth,
+    score_pairs,
+)
 from dptn_tf.metrics.fid import inception_features
 
 
