@@ -118,11 +118,11 @@ class DPTN(keras.Model):
             with tape.stop_recording():
                 terms = {"dis_img_gen_t": self._discriminator_step(
                     target, tf.stop_gradient(fake_target), average)}
-            terms.update(self._branch_losses(fake_target, target, "t"))
+            terms.update(self._branch_losses({"t": (fake_target, target),
+                                              "s": (fake_source, source)}))
             fake_scores = self.discriminator(fake_target, training=True)
             terms["ad_gen_t"] = config.lambda_g * losses.generator_adversarial_loss(
                 fake_scores, config.gan_mode)
-            terms.update(self._branch_losses(fake_source, source, "s"))
             ratio = config.t_s_ratio
             terms[TOTAL_NAME] = (
                 ratio * (terms["app_gen_t"] + terms["content_gen_t"] + terms["style_gen_t"])
@@ -153,17 +153,24 @@ class DPTN(keras.Model):
             zip(tape.gradient(loss, variables), variables))
         return per_example
 
-    def _branch_losses(self, fake, real, branch: str) -> dict:
-        """Weighted appearance, content and style losses of one branch (`t` or `s`)."""
+    def _branch_losses(self, pairs: dict) -> dict:
+        """Weighted appearance, content and style losses of each branch (`t`, `s`) from its
+        `(fake, real)` pair. Both branches share one VGG pass over their fakes (and one over
+        their reals): half the passes, twice the batch, which a CPU runs faster."""
         config = self.loss_config
-        terms = {f"app_gen_{branch}": config.lambda_rec * losses.l1_loss(fake, real)}
+        terms = {f"app_gen_{branch}": config.lambda_rec * losses.l1_loss(fake, real)
+                 for branch, (fake, real) in pairs.items()}
         if self.vgg is None:
-            zero = tf.zeros_like(terms[f"app_gen_{branch}"])
-            content, style = zero, zero
-        else:
-            content, style = losses.perceptual_loss(self.vgg, fake, real)
-        terms[f"content_gen_{branch}"] = config.lambda_content * content
-        terms[f"style_gen_{branch}"] = config.lambda_style * style
+            for branch in pairs:
+                zero = tf.zeros_like(terms[f"app_gen_{branch}"])
+                terms[f"content_gen_{branch}"] = terms[f"style_gen_{branch}"] = zero
+            return terms
+        fakes, reals = zip(*pairs.values())
+        content, style = losses.perceptual_loss(self.vgg, tf.concat(fakes, 0), tf.concat(reals, 0))
+        splits = [tf.shape(fake)[0] for fake in fakes]
+        for branch, c, s in zip(pairs, tf.split(content, splits), tf.split(style, splits)):
+            terms[f"content_gen_{branch}"] = config.lambda_content * c
+            terms[f"style_gen_{branch}"] = config.lambda_style * s
         return terms
 
     def test_step(self, data):
