@@ -42,7 +42,11 @@ class InstanceNormalization(keras.layers.Layer):
     def call(self, inputs):
         if self.precision == "float64":
             return self._float64(inputs)
-        x = tf.cast(inputs, tf.float32)
+        # The fused kernel takes float16/bfloat16 input as it is and keeps its statistics in
+        # float32 (no casts to and from float32 around it).
+        x = tf.convert_to_tensor(inputs)
+        if x.dtype not in (tf.float16, tf.bfloat16, tf.float32):
+            x = tf.cast(x, tf.float32)
         shape = tf.shape(x)
         batch, channels = shape[0], x.shape[-1]
         # [B, positions, C] -> [positions, B, C] -> one "image" of positions x (B * C) channels;

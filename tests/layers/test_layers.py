@@ -1,5 +1,6 @@
 """DPTN's custom layers: reference arithmetic, serialization, attention maps."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -48,6 +49,22 @@ def test_instance_norm_fused_kernel_gradients_match_float64(shape):
         results[precision] = [y, *tape.gradient(y, [x, layer.gamma, layer.beta], upstream)]
     for fused, exact in zip(results["float32"], results["float64"]):
         np.testing.assert_allclose(fused, exact, rtol=1e-5, atol=1e-5)
+
+
+def test_instance_norm_under_mixed_bfloat16_keeps_float32_statistics():
+    x = RNG.normal(3.0, 2.0, (2, 6, 5, 4)).astype("float32")
+    reference = InstanceNormalization()
+    reference.build(x.shape)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        layer = InstanceNormalization()
+        layer.build(x.shape)
+        y = layer(tf.cast(x, tf.bfloat16))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert y.dtype == tf.bfloat16 and layer.gamma.dtype == "float32"
+    # Only the bfloat16 input and output roundings (2^-8 relative) separate the two.
+    np.testing.assert_allclose(tf.cast(y, tf.float32), reference(x), rtol=0, atol=0.03)
 
 
 def test_instance_norm_precision_is_checked():
