@@ -17,7 +17,6 @@ import argparse
 import statistics
 import time
 
-import keras
 import numpy as np
 import tensorflow as tf
 from machine import GemmPeak, configure_threads, describe, graph_gflops
@@ -78,7 +77,6 @@ def main(argv=None):
             rate = gflop / best
             print(f"{size:>9} {batch:>5} {best:>9.4f} {middle:>9.4f} {gflop:>10.2f} "
                   f"{rate:>8.0f} {peak.gflops:>10.0f} {rate / peak.gflops:>7.0%}", flush=True)
-            keras.backend.clear_session(free_memory=False)
 
 
 if __name__ == "__main__":

@@ -97,7 +97,8 @@ def main(argv=None) -> None:
           f"{'GFLOP/step':>11} {'GFLOP/s':>8} {'GEMM peak':>10} {'of peak':>8}")
     for size in args.sizes:
         for batch_size in args.batches:
-            keras.backend.clear_session()
+            keras.backend.clear_session()  # which also resets the precision policy
+            set_precision(args.mixed_precision)
             times, gflop = measure_step(config, size, batch_size, args.steps, peak)
             best = min(times)
             print(f"{size[0]:>4}x{size[1]:<4} {batch_size:>5} {best:8.3f} "

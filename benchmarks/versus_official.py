@@ -136,13 +136,12 @@ def run_cases(official_root: Path, threads: int, rounds: int, precision: str) ->
     from dptn_tf.training.distribute import set_precision
 
     dptn_model = import_official(official_root, torch)
-    set_precision(precision == "mixed")
     results = []
-    for case in TRAINING_CASES:
-        results.append(training_case(dptn_model, torch, case, rounds))
-        keras.backend.clear_session()
-    for case in INFERENCE_CASES:
-        results.append(inference_case(dptn_model, torch, case, rounds))
+    for run_case, cases in ((training_case, TRAINING_CASES), (inference_case, INFERENCE_CASES)):
+        for case in cases:
+            keras.backend.clear_session()  # which also resets the precision policy
+            set_precision(precision == "mixed")
+            results.append(run_case(dptn_model, torch, case, rounds))
     return results
 
 
