@@ -102,18 +102,18 @@ def score_pairs(
             unit_truth = image_quality.pad_to_256(unit_truth)
         for name, metric in PIXEL_METRICS.items():
             scores[name].extend(metric(unit_generated, unit_truth).tolist())
+        if lpips_model is not None:
+            signed_generated = (generated / 127.5 - 1.0).astype(np.float32)
+            signed_truth = (truth / 127.5 - 1.0).astype(np.float32)
+            scores["lpips"].extend(
+                lpips_model.predict_on_batch([signed_generated, signed_truth]).tolist()
+            )
+            if masks is not None:
+                mask = masks[start : start + _CHUNK]
+                masked = lpips_model.predict_on_batch(
+                    [signed_generated * mask, signed_truth * mask])
+                scores["masked_lpips"].extend(masked.tolist())
         progress.add(len(generated))
-        if lpips_model is None:
-            continue
-        signed_generated = (generated / 127.5 - 1.0).astype(np.float32)
-        signed_truth = (truth / 127.5 - 1.0).astype(np.float32)
-        scores["lpips"].extend(
-            lpips_model.predict_on_batch([signed_generated, signed_truth]).tolist()
-        )
-        if masks is not None:
-            mask = masks[start : start + _CHUNK]
-            masked = lpips_model.predict_on_batch([signed_generated * mask, signed_truth * mask])
-            scores["masked_lpips"].extend(masked.tolist())
     return scores
 
 

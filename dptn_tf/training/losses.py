@@ -107,8 +107,7 @@ def perceptual_loss(vgg, fake, real):
     no gradient.
     """
     fake_features = vgg(_float32(fake), training=False)
-    real_features = vgg(tf.stop_gradient(_float32(real)), training=False)
-    real_features = {name: tf.stop_gradient(f) for name, f in real_features.items()}
+    real_features = vgg(tf.stop_gradient(_float32(real)), training=False)  # VGG is frozen
     return content_loss(fake_features, real_features), style_loss(fake_features, real_features)
 
 
