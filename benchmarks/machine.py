@@ -103,16 +103,33 @@ def graph_gflops(concrete_function) -> float:
 
 
 def _graph_flops(graph) -> int:
-    """Flops of `graph`'s ops and of the functions they call (nested tf.functions, loops)."""
+    """Flops of the ops of `graph` that run, and of the functions they call (nested tf.functions,
+    loops). Ops nothing depends on (the filter gradients of a frozen network, which a gradient
+    tape builds and TensorFlow prunes) are not counted."""
     total = 0
-    for op in graph.get_operations():
+    for op in _live_ops(graph):
         total += _op_flops(graph, op)
         for attr in op.node_def.attr.values():
             if attr.HasField("func"):
-                nested = graph._get_function(attr.func.name)
+                nested = graph._get_function(attr.func.name)  # noqa: SLF001
                 if nested is not None:
                     total += _graph_flops(nested.graph)
     return total
+
+
+def _live_ops(graph) -> list:
+    """The ops the outputs, control outputs and stateful ops (variable updates) depend on."""
+    roots = [t.op for t in graph.outputs] + list(getattr(graph, "control_outputs", []))
+    roots += [op for op in graph.get_operations() if op._is_stateful]  # noqa: SLF001
+    live, stack = set(), list(roots)
+    while stack:
+        op = stack.pop()
+        if op in live:
+            continue
+        live.add(op)
+        stack.extend(t.op for t in op.inputs)
+        stack.extend(op.control_inputs)
+    return [op for op in graph.get_operations() if op in live]
 
 
 def _op_flops(graph, op) -> int:
