@@ -111,7 +111,7 @@ def _graph_flops(graph) -> int:
         total += _op_flops(graph, op)
         for attr in op.node_def.attr.values():
             if attr.HasField("func"):
-                nested = graph._get_function(attr.func.name)  # noqa: SLF001
+                nested = graph._get_function(attr.func.name)
                 if nested is not None:
                     total += _graph_flops(nested.graph)
     return total
@@ -120,7 +120,7 @@ def _graph_flops(graph) -> int:
 def _live_ops(graph) -> list:
     """The ops the outputs, control outputs and stateful ops (variable updates) depend on."""
     roots = [t.op for t in graph.outputs] + list(getattr(graph, "control_outputs", []))
-    roots += [op for op in graph.get_operations() if op._is_stateful]  # noqa: SLF001
+    roots += [op for op in graph.get_operations() if op._is_stateful]
     live, stack = set(), list(roots)
     while stack:
         op = stack.pop()
