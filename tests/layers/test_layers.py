@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from dptn_tf.layers import (
     AttentionSublayer,
+    BatchSplit,
     ContextAugmentBlock,
     FeedForward,
     InstanceNormalization,
@@ -129,7 +130,7 @@ def _roundtrip(layer):
 
 def test_blocks_serialize_every_constructor_argument():
     for layer in (InstanceNormalization(epsilon=1e-3, precision="float64"),
-                  ReflectionPadding2D(2),
+                  ReflectionPadding2D(2), BatchSplit(3),
                   SpectralNormConv2D(4, 3, strides=2, padding=1, use_bias=False, power_iterations=2),
                   ContextAugmentBlock(4, feedforward_dim=16, negative_slope=0.2, epsilon=1e-3),
                   TextureTransferBlock(4, feedforward_dim=16, negative_slope=0.2, epsilon=1e-3),
