@@ -63,8 +63,7 @@ def main(argv=None):
     print(f"{describe()}; TensorFlow {tf.__version__}, {threads} threads")
     print(f"DPTN inference generator, {model.count_params():,} parameters, policy {policy}, "
           f"XLA {args.xla}")
-    print(f"{'size':>9} {'batch':>5} {'s/image':>9} {'(median)':>9} {'GFLOP/img':>10} "
-          f"{'GFLOP/s':>8} {'GEMM peak':>10} {'of peak':>8}")
+    rows = []
     for size in args.sizes:
         height, width = (int(v) for v in size.split("x"))
         for batch in args.batches:
@@ -73,10 +72,16 @@ def main(argv=None):
             gflop = graph_gflops(tf.function(lambda x: model(x, training=False))
                                  .get_concrete_function(specs)) / batch
             times = time_generator(forward, inputs, args.repeats, peak)
-            best, middle = min(times) / batch, statistics.median(times) / batch
-            rate = gflop / best
-            print(f"{size:>9} {batch:>5} {best:>9.4f} {middle:>9.4f} {gflop:>10.2f} "
-                  f"{rate:>8.0f} {peak.gflops:>10.0f} {rate / peak.gflops:>7.0%}", flush=True)
+            rows.append((size, batch, min(times) / batch, statistics.median(times) / batch, gflop))
+            print(f"  {size} batch {batch}: {min(times) / batch:.4f} s/image", flush=True)
+    print(f"float32 GEMM peak (best of {peak.samples} samples between the runs): "
+          f"{peak.gflops:.0f} GFLOP/s")
+    print(f"{'size':>9} {'batch':>5} {'s/image':>9} {'(median)':>9} {'GFLOP/img':>10} "
+          f"{'GFLOP/s':>8} {'of peak':>8}")
+    for size, batch, best, middle, gflop in rows:
+        rate = gflop / best
+        print(f"{size:>9} {batch:>5} {best:>9.4f} {middle:>9.4f} {gflop:>10.2f} "
+              f"{rate:>8.0f} {rate / peak.gflops:>7.0%}")
 
 
 if __name__ == "__main__":

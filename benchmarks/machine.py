@@ -68,8 +68,11 @@ class GemmPeak:
         self._product().numpy()
         self._flop = 2 * size**3
         self.gflops = 0.0
+        self.samples = 0
+        self.sample()
 
     def sample(self, repeats: int = 3) -> float:
+        self.samples += repeats
         for _ in range(repeats):
             start = time.perf_counter()
             self._product().numpy()

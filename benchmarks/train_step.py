@@ -93,18 +93,23 @@ def main(argv=None) -> None:
     print(f"{describe()}; TensorFlow {tf.__version__}, {threads} threads")
     print(f"policy {policy}, XLA {args.jit_compile}, discriminator layers "
           f"{config.model.dis_layers}")
-    print(f"{'size':>9} {'batch':>5} {'s/step':>8} {'(median)':>9} {'s/image':>8} "
-          f"{'GFLOP/step':>11} {'GFLOP/s':>8} {'GEMM peak':>10} {'of peak':>8}")
+    rows = []
     for size in args.sizes:
         for batch_size in args.batches:
             keras.backend.clear_session()  # which also resets the precision policy
             set_precision(args.mixed_precision)
             times, gflop = measure_step(config, size, batch_size, args.steps, peak)
-            best = min(times)
-            print(f"{size[0]:>4}x{size[1]:<4} {batch_size:>5} {best:8.3f} "
-                  f"{statistics.median(times):9.3f} {best / batch_size:8.3f} {gflop:11.1f} "
-                  f"{gflop / best:8.0f} {peak.gflops:10.0f} {gflop / best / peak.gflops:>7.0%}",
+            rows.append((size, batch_size, min(times), statistics.median(times), gflop))
+            print(f"  {size[0]}x{size[1]} batch {batch_size}: {min(times):.3f} s/step",
                   flush=True)
+    print(f"float32 GEMM peak (best of {peak.samples} samples between the steps): "
+          f"{peak.gflops:.0f} GFLOP/s")
+    print(f"{'size':>9} {'batch':>5} {'s/step':>8} {'(median)':>9} {'s/image':>8} "
+          f"{'GFLOP/step':>11} {'GFLOP/s':>8} {'of peak':>8}")
+    for size, batch_size, best, middle, gflop in rows:
+        print(f"{size[0]:>4}x{size[1]:<4} {batch_size:>5} {best:8.3f} {middle:9.3f} "
+              f"{best / batch_size:8.3f} {gflop:11.1f} {gflop / best:8.0f} "
+              f"{gflop / best / peak.gflops:>7.0%}")
 
 
 if __name__ == "__main__":
