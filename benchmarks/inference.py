@@ -1,55 +1,87 @@
-"""Seconds per image of the DPTN inference generator, with `tf.function` and with XLA.
+"""Seconds per image of the DPTN inference generator, its GFLOP, and the share of the machine's
+float32 GEMM peak it reaches.
 
-    python benchmarks/inference.py [--repeats 5] [--sizes 256x176 128x64] [--batches 1 8]
+    python benchmarks/inference.py [--sizes 256x176 128x64] [--batches 1 8] [--threads N]
+    python benchmarks/inference.py --precision mixed      # bfloat16 on CPUs, float16 on GPUs
+    python benchmarks/inference.py --xla
 
 Default model configuration (9.79 M parameters), random weights (speed does not depend on them).
+The float32 GEMM peak is sampled between the timed runs, in the same process with the same
+threads (`machine.GemmPeak`); "of peak" is the generator's GFLOP/s at its best run over the best
+GEMM rate: under mixed precision the matrix units can exceed the float32 peak. Medians are printed too, since other processes may share the cores.
 """
 
+from __future__ import annotations
+
 import argparse
+import statistics
 import time
 
 import numpy as np
 import tensorflow as tf
+from machine import GemmPeak, configure_threads, describe, graph_gflops
 
-from dptn_tf.models import build_generator, inference_generator
+INPUTS = {"source_image": 3, "source_pose": 18, "target_pose": 18}
 
 
 def _inputs(batch, height, width):
     rng = np.random.default_rng(0)
-    return {"source_image": tf.constant(rng.uniform(-1, 1, (batch, height, width, 3)), tf.float32),
-            "source_pose": tf.constant(rng.uniform(0, 1, (batch, height, width, 18)), tf.float32),
-            "target_pose": tf.constant(rng.uniform(0, 1, (batch, height, width, 18)), tf.float32)}
+    return {name: tf.constant(rng.uniform(-1 if c == 3 else 0, 1, (batch, height, width, c)),
+                              tf.float32) for name, c in INPUTS.items()}
 
 
-def seconds_per_image(fn, inputs, repeats: int) -> float:
-    fn(inputs).numpy()  # trace / compile, warm up
-    fn(inputs).numpy()
-    start = time.perf_counter()
+def time_generator(forward, inputs, repeats: int, peak: GemmPeak) -> list[float]:
+    forward(inputs).numpy()  # trace / compile, warm up
+    forward(inputs).numpy()
+    times = []
     for _ in range(repeats):
-        fn(inputs).numpy()
-    batch = int(inputs["source_image"].shape[0])
-    return (time.perf_counter() - start) / (repeats * batch)
+        start = time.perf_counter()
+        forward(inputs).numpy()
+        times.append(time.perf_counter() - start)
+        peak.sample()
+    return times
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--sizes", nargs="+", default=["256x176", "128x64"])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
-    args = parser.parse_args()
+    parser.add_argument("--precision", choices=("float32", "mixed"), default="float32")
+    parser.add_argument("--xla", action="store_true", help="jit_compile the generator")
+    parser.add_argument("--threads", type=int, help="intra-op threads (default: every core)")
+    args = parser.parse_args(argv)
+    threads = configure_threads(args.threads)
 
+    from dptn_tf.models import build_generator, inference_generator
+    from dptn_tf.training.distribute import set_precision
+
+    policy = set_precision(args.precision == "mixed")
     model = inference_generator(build_generator())
-    modes = {"tf.function": tf.function(lambda x: model(x, training=False)),
-             "XLA": tf.function(lambda x: model(x, training=False), jit_compile=True)}
-    device = "GPU" if tf.config.list_physical_devices("GPU") else f"CPU ({tf.config.threading.get_inter_op_parallelism_threads() or 'all'} threads)"
-    print(f"DPTN inference generator, {model.count_params():,} parameters, on {device}")
-    print(f"{'size':>9} {'batch':>5} " + " ".join(f"{m + ' s/img':>17}" for m in modes))
+    forward = tf.function(lambda x: model(x, training=False), jit_compile=args.xla)
+    peak = GemmPeak()
+    print(f"{describe()}; TensorFlow {tf.__version__}, {threads} threads")
+    print(f"DPTN inference generator, {model.count_params():,} parameters, policy {policy}, "
+          f"XLA {args.xla}")
+    rows = []
     for size in args.sizes:
         height, width = (int(v) for v in size.split("x"))
         for batch in args.batches:
             inputs = _inputs(batch, height, width)
-            figures = [seconds_per_image(fn, inputs, args.repeats) for fn in modes.values()]
-            print(f"{size:>9} {batch:>5} " + " ".join(f"{f:>17.4f}" for f in figures), flush=True)
+            specs = {k: tf.TensorSpec(v.shape, v.dtype) for k, v in inputs.items()}
+            gflop = graph_gflops(tf.function(lambda x: model(x, training=False))
+                                 .get_concrete_function(specs)) / batch
+            times = time_generator(forward, inputs, args.repeats, peak)
+            rows.append((size, batch, min(times) / batch, statistics.median(times) / batch, gflop))
+            print(f"  {size} batch {batch}: {min(times) / batch:.4f} s/image", flush=True)
+    print(f"float32 GEMM peak (best of {peak.samples} samples between the runs): "
+          f"{peak.gflops:.0f} GFLOP/s")
+    print(f"{'size':>9} {'batch':>5} {'s/image':>9} {'(median)':>9} {'GFLOP/img':>10} "
+          f"{'GFLOP/s':>8} {'of peak':>8}")
+    for size, batch, best, middle, gflop in rows:
+        rate = gflop / best
+        print(f"{size:>9} {batch:>5} {best:>9.4f} {middle:>9.4f} {gflop:>10.2f} "
+              f"{rate:>8.0f} {rate / peak.gflops:>7.0%}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ r"""Evaluate generated test images with the paper's metrics; print a table and w
         --fid-real data/fashion/train --dataset fashion
 
 Weight files are read from --weights-dir (else $DPTN_WEIGHTS_DIR, else ~/.keras/dptn_tf/) and
-torch hub's cache; nothing is downloaded. See README "Evaluation".
+torch hub's cache; nothing is downloaded. The metrics whose files are present are computed (the
+pixel metrics need none); every missing file is listed, with where to get it. See README
+"Evaluation".
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from dptn_tf.data.patn import annotation_path
 from dptn_tf.files.atomic import atomic_path
 from dptn_tf.metrics import evaluate
-from dptn_tf.metrics.evaluation import DATASETS
+from dptn_tf.metrics.evaluation import DATASETS, missing_weights_message
 from dptn_tf.metrics.fid import DEFAULT_CACHE_DIR
 from dptn_tf.metrics.inception import VARIANTS
 
@@ -81,6 +83,8 @@ def format_table(result: dict) -> str:
     for name, value in result["metrics"].items():
         reference = f"{paper[name]:>12.4f}" if name in paper else f"{'':>12}"
         lines.append(f"{name:<14}{value:>12.4f}{reference}")
+    for name in result["missing_weights"]:
+        lines.append(f"{name:<14}{'skipped':>12}{paper.get(name, float('nan')):>12.4f}")
     images = ", ".join(f"{k} {v}" for k, v in result["images"].items())
     return "\n".join(lines + [f"images: {images}"])
 
@@ -107,6 +111,9 @@ def main(argv=None) -> int:
         tmp.write_text(json.dumps(result, indent=2))
     print(format_table(result))
     print(f"wrote {output}")
+    if result["missing_weights"]:
+        print(missing_weights_message(result["missing_weights"], args.weights_dir),
+              file=sys.stderr)
     return 0
 
 

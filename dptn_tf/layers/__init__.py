@@ -4,6 +4,7 @@ Imports nothing from the rest of dptn_tf; `models` builds the networks from them
 """
 
 from dptn_tf.layers.attention_sublayer import AttentionSublayer
+from dptn_tf.layers.batch_split import BatchSplit
 from dptn_tf.layers.context_augment_block import ContextAugmentBlock
 from dptn_tf.layers.feedforward import FeedForward
 from dptn_tf.layers.instance_norm import InstanceNormalization
@@ -14,6 +15,7 @@ from dptn_tf.layers.texture_transfer_block import TextureTransferBlock
 
 __all__ = [
     "AttentionSublayer",
+    "BatchSplit",
     "ContextAugmentBlock",
     "FeedForward",
     "InstanceNormalization",

@@ -54,8 +54,9 @@ class PoseTransformerModule(keras.layers.Layer):
             block = TextureTransferBlock(name=f"texture_transfer_block_{i}", **block_args)
             block.build(tokens_shape, tokens_shape, tokens_shape)
             self.texture_transfer_blocks.append(block)
-        self.output_norm = InstanceNormalization(self.epsilon, name="output_norm",
-                                                 dtype=self.dtype_policy)
+        # Right after the last TTB's norm: see InstanceNormalization's `precision`.
+        self.output_norm = InstanceNormalization(self.epsilon, precision="float64",
+                                                 name="output_norm", dtype=self.dtype_policy)
         self.output_norm.build(tokens_shape)
 
     def call(self, source_to_source, source_to_target, source, return_attention_scores=False):

@@ -7,6 +7,9 @@
   also the masked LPIPS (body only), over full batches of 64 as the script averages it.
 - FID of the generated folder against the real (training) folder.
 Per-pair values are averaged; their variances are reported too, as the script does.
+
+Each metric is computed when its weight files are present (the pixel metrics need none); the
+missing files are all listed at once, with where to get them, and their metrics left out.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import keras
 import numpy as np
 
 from dptn_tf.data.patn import read_annotations
+from dptn_tf.files import weight_files
 from dptn_tf.metrics import fid, image_quality
 from dptn_tf.metrics.body_mask import body_mask
 from dptn_tf.metrics.images import pair_with_ground_truth, read_image
-from dptn_tf.metrics.inception import load_inception_v3
+from dptn_tf.metrics.inception import VARIANTS, load_inception_v3
 from dptn_tf.metrics.lpips import load_lpips
 
 DATASETS = ("fashion", "market")
@@ -77,13 +81,17 @@ def _masks(pairs, annotations_file) -> np.ndarray:
 
 
 def score_pairs(
-    pairs, dataset: str, lpips_model: keras.Model, annotations=None, verbose: bool = True
+    pairs, dataset: str, lpips_model: keras.Model | None, annotations=None, verbose: bool = True
 ) -> dict[str, list[float]]:
-    """Per-pair SSIM, ssim_256, PSNR, L1, MAE, LPIPS and, given `annotations`, masked LPIPS."""
+    """Per-pair SSIM, ssim_256, PSNR, L1, MAE and, with `lpips_model`, LPIPS and (given
+    `annotations`) the masked LPIPS."""
     _check_dataset(dataset)
-    masks = _masks(pairs, annotations) if annotations is not None else None
+    masks = None
+    if lpips_model is not None and annotations is not None:
+        masks = _masks(pairs, annotations)
     shape = read_image(pairs[0][0]).shape
-    names = [*PIXEL_METRICS, "lpips"] + (["masked_lpips"] if masks is not None else [])
+    names = [*PIXEL_METRICS] + (["lpips"] if lpips_model is not None else [])
+    names += ["masked_lpips"] if masks is not None else []
     scores = {name: [] for name in names}
     progress = keras.utils.Progbar(len(pairs), unit_name="pair", verbose=int(verbose))
     for start in range(0, len(pairs), _CHUNK):
@@ -94,17 +102,52 @@ def score_pairs(
             unit_truth = image_quality.pad_to_256(unit_truth)
         for name, metric in PIXEL_METRICS.items():
             scores[name].extend(metric(unit_generated, unit_truth).tolist())
-        signed_generated = (generated / 127.5 - 1.0).astype(np.float32)
-        signed_truth = (truth / 127.5 - 1.0).astype(np.float32)
-        scores["lpips"].extend(
-            lpips_model.predict_on_batch([signed_generated, signed_truth]).tolist()
-        )
-        if masks is not None:
-            mask = masks[start : start + _CHUNK]
-            masked = lpips_model.predict_on_batch([signed_generated * mask, signed_truth * mask])
-            scores["masked_lpips"].extend(masked.tolist())
+        if lpips_model is not None:
+            signed_generated = (generated / 127.5 - 1.0).astype(np.float32)
+            signed_truth = (truth / 127.5 - 1.0).astype(np.float32)
+            scores["lpips"].extend(
+                lpips_model.predict_on_batch([signed_generated, signed_truth]).tolist()
+            )
+            if masks is not None:
+                mask = masks[start : start + _CHUNK]
+                masked = lpips_model.predict_on_batch(
+                    [signed_generated * mask, signed_truth * mask])
+                scores["masked_lpips"].extend(masked.tolist())
         progress.add(len(generated))
     return scores
+
+
+def metric_weight_files(fid_weights: str = "torchvision") -> dict[str, tuple]:
+    """The weight files each network metric needs (`weight_files.WeightFile`s)."""
+    return {"lpips": (weight_files.ALEXNET, weight_files.LPIPS_ALEX_LINEAR),
+            "fid": (VARIANTS[fid_weights][0],)}
+
+
+def missing_weight_files(fid_weights: str = "torchvision", weights_dir=None) -> dict[str, list]:
+    """metric -> the weight files it needs that are in none of the folders searched."""
+    missing = {}
+    for metric, files in metric_weight_files(fid_weights).items():
+        for file in files:
+            try:
+                weight_files.find_weight_file(file, weights_dir)
+            except FileNotFoundError:
+                missing.setdefault(metric, []).append(file)
+    return missing
+
+
+def missing_weights_message(missing: dict[str, list[dict]], weights_dir=None) -> str:
+    """Every missing file (`evaluate`'s `missing_weights`), what it is for and where to get it,
+    and the folders searched."""
+    lines = ["metrics skipped for want of weight files (nothing is downloaded at run time):"]
+    for metric, files in missing.items():
+        for file in files:
+            lines.append(f"  {metric}: {file['file']} ({file['description']})\n"
+                         f"      from {file['url']}")
+    folders = [weight_files.weights_dir(weights_dir), weight_files.torch_hub_checkpoints_dir()]
+    lines.append("searched: " + ", ".join(str(f) for f in folders))
+    lines.append(f"copy them into the first folder (choose it with --weights-dir or "
+                 f"${weight_files.WEIGHTS_DIR_ENV}) and run again")
+    return "\n".join(lines)
 
 
 def evaluate(
@@ -119,30 +162,39 @@ def evaluate(
     stats_cache_dir: str | os.PathLike | None = None,
     verbose: bool = True,
 ) -> dict:
-    """All metrics of `generated_dir` as a JSON-ready dict (see `tools/evaluate.py`).
+    """The metrics of `generated_dir` that the weight files present allow, as a JSON-ready dict
+    (see `tools/evaluate.py`); `missing_weights` lists what the others need.
 
     `annotations` (Market-1501's `market-annotation-test.csv`) adds the masked LPIPS.
-    The weight files are loaded before any image is scored, so a missing one fails at once.
+    The networks are loaded before any image is scored, so a broken weight file fails at once.
     """
     _check_dataset(dataset)
     pairs = pair_with_ground_truth(generated_dir, ground_truth_dir)
-    lpips_model, lpips_files = load_lpips(weights_dir)
-    inception, inception_file = load_inception_v3(fid_weights, weights_dir)
+    missing = missing_weight_files(fid_weights, weights_dir)
+    lpips_model, lpips_files = (None, ()) if "lpips" in missing else load_lpips(weights_dir)
+    inception, inception_file = (
+        (None, None) if "fid" in missing else load_inception_v3(fid_weights, weights_dir))
 
+    phases = 1 + (inception is not None)
+    _announce(verbose, f"[1/{phases}] SSIM, ssim_256, PSNR, L1, MAE"
+              + (", LPIPS" if lpips_model is not None else "") + f" of {len(pairs)} pairs")
     scores = score_pairs(pairs, dataset, lpips_model, annotations, verbose)
     images = {"pairs": len(pairs)}
     if "masked_lpips" in scores:
         images["masked_lpips"] = fid.images_used(len(pairs), MASKED_LPIPS_BATCH)
         scores["masked_lpips"] = scores["masked_lpips"][: images["masked_lpips"]]
-
-    real, cache_file = fid.cached_folder_statistics(
-        inception, fid_real_dir, inception_file, stats_cache_dir, verbose=verbose
-    )
-    fake = fid.folder_statistics(inception, generated_dir, verbose=verbose)
-    images.update(fid_generated=fake.num_images, fid_real=real.num_images)
-
     metrics = {name: float(np.mean(values)) for name, values in scores.items()}
-    metrics["fid"] = fid.frechet_distance(fake.mu, fake.sigma, real.mu, real.sigma)
+
+    cache_file = None
+    if inception is not None:
+        _announce(verbose, f"[2/{phases}] FID: InceptionV3 features of the real images in "
+                  f"{fid_real_dir} (cached after the first run), then of the generated ones")
+        real, cache_file = fid.cached_folder_statistics(
+            inception, fid_real_dir, inception_file, stats_cache_dir, verbose=verbose
+        )
+        fake = fid.folder_statistics(inception, generated_dir, verbose=verbose)
+        images.update(fid_generated=fake.num_images, fid_real=real.num_images)
+        metrics["fid"] = fid.frechet_distance(fake.mu, fake.sigma, real.mu, real.sigma)
     return {
         "dataset": dataset,
         "generated": str(generated_dir),
@@ -152,10 +204,19 @@ def evaluate(
         "variance": {name: float(np.var(values)) for name, values in scores.items()},
         "images": images,
         "weights": {
-            "inception": str(inception_file),
+            "inception": None if inception_file is None else str(inception_file),
             "inception_variant": fid_weights,
             "lpips": [str(f) for f in lpips_files],
         },
-        "fid_real_statistics": str(cache_file),
+        "missing_weights": {
+            metric: [{"file": f.pattern, "description": f.description, "url": f.url}
+                     for f in files]
+            for metric, files in missing.items()},
+        "fid_real_statistics": None if cache_file is None else str(cache_file),
         "paper": PAPER_RESULTS[dataset],
     }
+
+
+def _announce(verbose: bool, line: str) -> None:
+    if verbose:
+        print(line, flush=True)

@@ -1,5 +1,5 @@
-"""Training: the DPTN keras.Model with its train_step (`model`), losses, VGG19 features, schedules,
-callbacks and the choice of distribution strategy and precision.
+"""Training: the DPTN keras.Model with its train_step (`model`), losses, VGG19 features, PyTorch's
+Adam (`optimizers`), schedules, callbacks and the choice of distribution strategy and precision.
 
 Imports `models`, `data`, `convert`, `pose`, `visualization` and `files`; nothing imports it but
 the entry points (train.py, benchmarks).
@@ -17,12 +17,14 @@ from dptn_tf.training.model import (
                                     image_metrics,
                                     make_optimizers,
 )
+from dptn_tf.training.optimizers import TorchAdam
 
 __all__ = [
     "BATCH_KEYS",
     "DPTN",
     "LOSS_NAMES",
     "TOTAL_NAME",
+    "TorchAdam",
     "VALIDATION_NAMES",
     "build_dptn",
     "copy_source_baseline",

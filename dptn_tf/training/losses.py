@@ -99,14 +99,15 @@ def style_loss(fake_features: dict, real_features: dict):
 
 
 def perceptual_loss(vgg, fake, real):
-    """`(content, style)` per example, from one VGG pass over the fake and real images together.
+    """`(content, style)` per example of `fake` against `real`.
 
     `vgg` maps [-1, 1] images to a dict of features (`dptn_tf.training.vgg.build_vgg19_features`).
+    The real images get a pass of their own outside the gradient: a joint pass over
+    `concat(fake, real)` would also run the backward pass through the real half, which needs
+    no gradient.
     """
-    batch = tf.shape(fake)[0]
-    features = vgg(tf.concat([_float32(fake), _float32(real)], axis=0), training=False)
-    fake_features = {name: f[:batch] for name, f in features.items()}
-    real_features = {name: f[batch:] for name, f in features.items()}
+    fake_features = vgg(_float32(fake), training=False)
+    real_features = vgg(tf.stop_gradient(_float32(real)), training=False)  # VGG is frozen
     return content_loss(fake_features, real_features), style_loss(fake_features, real_features)
 
 

@@ -1,10 +1,13 @@
 """DPTN's custom layers: reference arithmetic, serialization, attention maps."""
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from dptn_tf.layers import (
     AttentionSublayer,
+    BatchSplit,
     ContextAugmentBlock,
     FeedForward,
     InstanceNormalization,
@@ -28,6 +31,46 @@ def test_instance_norm_normalises_each_sample_and_channel_over_positions(shape):
     expected = (x - x.mean(axes, keepdims=True)) / np.sqrt(x.var(axes, keepdims=True) + 1e-5)
     expected = expected * np.arange(1, 5) + 0.5
     np.testing.assert_allclose(layer(x), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(3, 6, 5, 4), (1, 6, 5, 4), (3, 7, 4)])
+def test_instance_norm_fused_kernel_gradients_match_float64(shape):
+    """The fused float32 kernel (batches and token sequences) against the float64 arithmetic."""
+    x = tf.constant(RNG.normal(1.0, 3.0, shape).astype("float32"))
+    upstream = tf.constant(RNG.normal(size=shape).astype("float32"))
+    results = {}
+    for precision in ("float32", "float64"):
+        layer = InstanceNormalization(precision=precision)
+        layer.build(shape)
+        layer.gamma.assign(np.linspace(-2, 2, 4).astype("float32"))
+        layer.beta.assign(np.linspace(0, 1, 4).astype("float32"))
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+        results[precision] = [y, *tape.gradient(y, [x, layer.gamma, layer.beta], upstream)]
+    for fused, exact in zip(results["float32"], results["float64"]):
+        np.testing.assert_allclose(fused, exact, rtol=1e-5, atol=1e-5)
+
+
+def test_instance_norm_under_mixed_bfloat16_keeps_float32_statistics():
+    x = RNG.normal(3.0, 2.0, (2, 6, 5, 4)).astype("float32")
+    reference = InstanceNormalization()
+    reference.build(x.shape)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        layer = InstanceNormalization()
+        layer.build(x.shape)
+        y = layer(tf.cast(x, tf.bfloat16))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert y.dtype == tf.bfloat16 and layer.gamma.dtype == "float32"
+    # Only the bfloat16 input and output roundings (2^-8 relative) separate the two.
+    np.testing.assert_allclose(tf.cast(y, tf.float32), reference(x), rtol=0, atol=0.03)
+
+
+def test_instance_norm_precision_is_checked():
+    with pytest.raises(ValueError, match="precision must be"):
+        InstanceNormalization(precision="float16")
 
 
 def test_reflection_padding_mirrors_without_repeating_the_edge():
@@ -63,8 +106,6 @@ def test_spectral_norm_inference_uses_stored_vectors(torch_and_pair):
 
 
 def test_spectral_norm_training_iterates_and_differentiates_through_sigma(torch_and_pair):
-    import tensorflow as tf
-
     torch, reference, layer = torch_and_pair
     x = np.random.default_rng(2).normal(size=(2, 8, 8, 3)).astype("float32")
     reference.train()
@@ -88,7 +129,8 @@ def _roundtrip(layer):
 
 
 def test_blocks_serialize_every_constructor_argument():
-    for layer in (InstanceNormalization(epsilon=1e-3), ReflectionPadding2D(2),
+    for layer in (InstanceNormalization(epsilon=1e-3, precision="float64"),
+                  ReflectionPadding2D(2), BatchSplit(3),
                   SpectralNormConv2D(4, 3, strides=2, padding=1, use_bias=False, power_iterations=2),
                   ContextAugmentBlock(4, feedforward_dim=16, negative_slope=0.2, epsilon=1e-3),
                   TextureTransferBlock(4, feedforward_dim=16, negative_slope=0.2, epsilon=1e-3),

@@ -197,10 +197,33 @@ def test_results_of_another_size_than_their_ground_truth_are_refused(tmp_path):
         score_pairs(pairs, "fashion", lpips_model=None, verbose=False)
 
 
-def test_missing_weights_stop_the_tool_with_a_message(tool, tmp_path, capsys):
-    _fashion_results(tmp_path, np.random.default_rng(4), pairs=1, real=1)
-    assert tool.main(_tool_args(tmp_path, tmp_path / "none")) == 2
+def test_missing_weights_skip_their_metrics_and_are_all_named(tool, tmp_path, capsys):
+    _fashion_results(tmp_path, np.random.default_rng(4), pairs=2, real=1)
+    assert tool.main([*_tool_args(tmp_path, tmp_path / "none"), "--quiet"]) == 0
+    result = json.loads((tmp_path / "generated" / "metrics.json").read_text())
+    assert set(result["metrics"]) == {"ssim", "ssim_256", "psnr", "l1", "mae"}
+    assert set(result["missing_weights"]) == {"lpips", "fid"}
+    output = capsys.readouterr()
+    assert "lpips" in output.out and "skipped" in output.out
+    message = output.err
+    for needed in ("alexnet-owt-*.pth", "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
+                   "lpips_v0.1_alex.pth", "inception_v3_google-*.pth",
+                   "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth",
+                   str(tmp_path / "none")):
+        assert needed in message, needed
+
+
+@requires_torch
+def test_lpips_without_inception_skips_only_fid(tool, weights_dir, tmp_path, capsys):
+    _fashion_results(tmp_path, np.random.default_rng(6), pairs=2, real=1)
+    partial = tmp_path / "weights"
+    partial.mkdir()
+    for name in ("alexnet-owt-7be5be79.pth", "lpips_v0.1_alex.pth"):
+        (partial / name).symlink_to(weights_dir / name)
+    output = tmp_path / "metrics.json"
+    assert tool.main([*_tool_args(tmp_path, partial), "--output", str(output), "--quiet"]) == 0
+    result = json.loads(output.read_text())
+    assert "lpips" in result["metrics"] and "fid" not in result["metrics"]
+    assert list(result["missing_weights"]) == ["fid"]
     message = capsys.readouterr().err
-    assert "alexnet-owt-*.pth" in message and str(tmp_path / "none") in message
-    assert "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth" in message
-    assert not (tmp_path / "generated" / "metrics.json").exists()
+    assert "inception_v3_google-*.pth" in message and "alexnet" not in message

@@ -70,6 +70,30 @@ def test_both_branches_and_the_inference_generator_share_one_set_of_weights():
     assert not np.allclose(outputs["generated_target"], outputs["reconstructed_source"])
 
 
+def test_each_sample_is_computed_on_its_own():
+    """Both tasks share one encoder batch (and, in training, one decoder batch): no sample may
+    see another, whatever the batch."""
+    generator = _generator()
+    inputs = _inputs(3, 32, 24, seed=1)
+    together = generator(inputs)
+    for i in range(3):
+        alone = generator({k: v[i : i + 1] for k, v in inputs.items()})
+        for name in ("generated_target", "reconstructed_source"):
+            np.testing.assert_allclose(alone[name], together[name][i : i + 1], atol=1e-5)
+
+
+def test_mixed_precision_generator_returns_float32_images():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        generator = build_generator(TINY)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    outputs = generator(_inputs(2, 32, 24))
+    assert {keras.backend.standardize_dtype(v.dtype) for v in outputs.values()} == {"float32"}
+    inference = inference_generator(generator)(_inputs(1, 32, 24))
+    assert keras.backend.standardize_dtype(inference.dtype) == "float32"
+
+
 @pytest.mark.parametrize("which", ["training", "inference", "discriminator"])
 def test_keras_file_round_trip_gives_identical_outputs(which, tmp_path):
     model = {"training": _generator, "discriminator": _discriminator,

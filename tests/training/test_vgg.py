@@ -126,17 +126,20 @@ def test_imagenet_missing_file_is_a_clear_error(tmp_path):
         vgg.build_vgg19_features("imagenet", path=str(tmp_path / "missing.h5"))
 
 
-def test_random_weights_warn_and_stay_float32_under_mixed_precision():
-    keras.mixed_precision.set_global_policy("mixed_float16")
+@pytest.mark.parametrize("policy, computes_in", [("mixed_float16", "float32"),
+                                                 ("mixed_bfloat16", "bfloat16")])
+def test_random_weights_warn_and_compute_in_float32_or_bfloat16(policy, computes_in):
+    keras.mixed_precision.set_global_policy(policy)
     try:
         with pytest.warns(UserWarning, match="random weights"):
             model = vgg.build_vgg19_features("none")
-        features = model(np.zeros((1, 16, 16, 3), "float16"))
+        features = model(np.zeros((1, 16, 16, 3), "float32"))
     finally:
         keras.mixed_precision.set_global_policy("float32")
     computing = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-    assert {layer.dtype_policy.name for layer in computing} == {"float32"}
-    assert {keras.backend.standardize_dtype(f.dtype) for f in features.values()} == {"float32"}
+    assert {layer.compute_dtype for layer in computing} == {computes_in}
+    assert {keras.backend.standardize_dtype(w.dtype) for w in model.weights} == {"float32"}
+    assert {keras.backend.standardize_dtype(f.dtype) for f in features.values()} == {computes_in}
     assert features["relu5_2"].shape == (1, 1, 1, 512)
 
 
