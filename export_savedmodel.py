@@ -16,8 +16,7 @@ import sys
 from pathlib import Path
 
 from dptn_tf.config import load_config
-from dptn_tf.inference.generation import load_generator
-from dptn_tf.serving.export import export_saved_model
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 
 
 def main(argv=None) -> int:
@@ -31,9 +30,13 @@ def main(argv=None) -> int:
                         metavar="SECTION.FIELD=VALUE", help="config override (repeatable)")
     parser.add_argument("--out", type=Path, required=True, help="export base path")
     parser.add_argument("--version", type=int, help="version number (default: next free)")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
     if args.run and args.config:
         parser.error("--config goes with --generator; --run reads RUN_DIR/config.yaml")
+    quiet_tensorflow(args.verbose)
+    from dptn_tf.inference.generation import load_generator
+    from dptn_tf.serving.export import export_saved_model
 
     try:
         config_path = args.run / "config.yaml" if args.run else args.config

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import yaml
 
+# `TrainConfig.strategy`: see `dptn_tf.training.distribute.select_strategy`.
+STRATEGIES = ("auto", "default", "mirrored", "multiworker")
+
 
 @dataclass
 class ModelConfig:

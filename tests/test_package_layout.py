@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dptn_tf"
 # picture of the README's "Project layout" section.
 ALLOWED = {
     "config": set(),
+    "console": set(),
     "files": set(),
     "pose": set(),
     "layers": set(),

@@ -12,14 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from dptn_tf.convert import (
-    CheckpointError,
-    import_discriminator,
-    import_generator,
-    load_torch_state_dict,
-)
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 from dptn_tf.files.atomic import atomic_path
-from dptn_tf.models import inference_generator
 
 
 def main(argv=None) -> int:
@@ -29,7 +23,16 @@ def main(argv=None) -> int:
     parser.add_argument("--nhead", type=int, default=2,
                         help="attention heads of the PTM (not stored in the weights; default 2)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
+    quiet_tensorflow(args.verbose)
+    from dptn_tf.convert import (
+        CheckpointError,
+        import_discriminator,
+        import_generator,
+        load_torch_state_dict,
+    )
+    from dptn_tf.models import inference_generator
 
     try:
         generator, config = import_generator(load_torch_state_dict(args.generator), args.nhead)

@@ -8,7 +8,7 @@ import os
 import keras
 import tensorflow as tf
 
-STRATEGIES = ("auto", "default", "mirrored", "multiworker")
+from dptn_tf.config import STRATEGIES
 
 
 def select_strategy(name: str = "auto") -> tf.distribute.Strategy:
