@@ -8,8 +8,13 @@ The run directory (`train.run_dir`, or `--run-dir`) receives `config.yaml` (the 
 configuration), `backup/` (both networks and both optimizers at the end of every epoch),
 `logs/` (TensorBoard), `samples/` (PNG grids) and, at the end, `generator.keras` (the inference
 generator) and `validation.json`. Running the same command again after an interruption resumes
-from the last backup. The synthetic data set is made first when the configuration names the
-`synthetic` prefix and its root does not exist yet.
+from the last backup; after the run has finished it says so and how to go on. The synthetic data
+set is made first when the configuration names the `synthetic` prefix and its root does not
+exist yet. TensorFlow's own log lines are hidden unless `--verbose`; on a terminal progress is a
+bar, in a file or pipe one plain line every `train.log_every` steps.
+
+TensorFlow is imported by the functions that need it, after the command line is parsed, so that
+`--help` and argument errors answer at once.
 """
 
 from __future__ import annotations
@@ -21,24 +26,11 @@ import os
 import sys
 from pathlib import Path
 
-import keras
-import tensorflow as tf
 import yaml
 
-from dptn_tf import training
-from dptn_tf.config import Config, load_config
-from dptn_tf.data import PatnSplit, load_split, make_dataset, one_batch
-from dptn_tf.data.synthetic import make_synthetic_dataset
+from dptn_tf.config import STRATEGIES, Config, load_config
+from dptn_tf.console import add_verbose_flag, is_terminal, quiet_tensorflow
 from dptn_tf.files.atomic import atomic_path
-from dptn_tf.training.callbacks import (
-    Backup,
-    NonFiniteLossError,
-    SampleImages,
-    StopOnNonFiniteLoss,
-    TrainingSummaries,
-    global_step,
-)
-from dptn_tf.training.distribute import STRATEGIES, is_chief, select_strategy, set_precision
 
 QUICKSTART = Path(__file__).resolve().parent / "configs" / "synthetic.yaml"
 
@@ -56,6 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--jit-compile", action="store_true", default=None,
                         help="sets train.jit_compile (XLA)")
     parser.add_argument("--run-dir", help="sets train.run_dir")
+    add_verbose_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -88,7 +81,29 @@ def record_config(config: Config, run_dir: Path) -> None:
         temporary.write_text(config.to_yaml())
 
 
+def finished_message(config: Config, steps_per_epoch: int) -> str | None:
+    """What to tell the user when the run directory holds a finished run of `config`, else None."""
+    run_dir = Path(config.train.run_dir)
+    figures = run_dir / "validation.json"
+    if not figures.is_file():
+        return None
+    step = json.loads(figures.read_text())["step"]
+    train = config.train
+    if step < (train.niter + train.niter_decay) * steps_per_epoch:
+        return None  # epochs were added since it finished
+    return (
+        f"{run_dir} holds a finished run ({step // steps_per_epoch} epochs, {step} steps): "
+        f"nothing to train. Its figures are in {figures}, its generator in "
+        f"{run_dir / 'generator.keras'}.\n"
+        f"To train it further, give it more epochs (for example --set "
+        f"train.niter_decay={train.niter_decay + train.niter}): it resumes at step {step}.\n"
+        f"To train a new run, give another run directory (for example --run-dir "
+        f"{run_dir}-2), or delete {run_dir}.")
+
+
 def make_data_if_missing(config: Config) -> None:
+    from dptn_tf.data.synthetic import make_synthetic_dataset
+
     root = Path(config.data.root)
     if root.exists() or config.data.prefix != "synthetic":
         return
@@ -98,13 +113,16 @@ def make_data_if_missing(config: Config) -> None:
 
 def sample_batch(config: Config, index) -> dict:
     """`train.sample_pairs` test pairs spread over the split, as numpy arrays."""
-    count = min(config.train.sample_pairs, index.num_pairs)
-    step = index.num_pairs // count
-    batch = one_batch(config.data, index.subset(list(range(0, step * count, step))))
+    from dptn_tf.data import one_batch
+
+    batch = one_batch(config.data, index.spread(config.train.sample_pairs))
     return {key: value.numpy() for key, value in batch.items()}
 
 
 def distributed(strategy, config: Config, split: str, index):
+    from dptn_tf import training
+    from dptn_tf.data import make_dataset
+
     def dataset(context):
         return training.training_batches(
             make_dataset(config.data, split, input_context=context, index=index))
@@ -124,15 +142,18 @@ def report(generated: dict, baseline: dict, num_pairs: int) -> str:
 class Setup:
     """What `prepare` checked and loaded before anything is built."""
 
-    strategy: tf.distribute.Strategy
+    strategy: tf.distribute.Strategy  # noqa: F821 (imported where a Setup is made)
     chief: bool
-    train_index: PatnSplit
-    test_index: PatnSplit
+    train_index: PatnSplit  # noqa: F821
+    test_index: PatnSplit  # noqa: F821
     steps_per_epoch: int
 
 
 def prepare(config: Config) -> Setup:
     """Strategy, precision, data and run directory; raises on a bad configuration or data set."""
+    from dptn_tf.data import load_split
+    from dptn_tf.training.distribute import is_chief, select_strategy, set_precision
+
     strategy = select_strategy(config.train.strategy)
     set_precision(config.train.mixed_precision)
     chief = is_chief(strategy)
@@ -152,6 +173,21 @@ def prepare(config: Config) -> Setup:
 
 def train(config: Config, setup: Setup) -> int:
     """Fit (resuming from the last backup), report the final figures, export the generator."""
+    import keras
+    import tensorflow as tf
+
+    from dptn_tf import training
+    from dptn_tf.data import make_dataset
+    from dptn_tf.training.callbacks import (
+        Backup,
+        NonFiniteLossError,
+        SampleImages,
+        StopOnNonFiniteLoss,
+        TrainingSummaries,
+        global_step,
+    )
+    from dptn_tf.training.progress import ProgressLines
+
     run_dir, data = Path(config.train.run_dir), config.data
     strategy, chief, steps_per_epoch = setup.strategy, setup.chief, setup.steps_per_epoch
     train_index, test_index = setup.train_index, setup.test_index
@@ -165,21 +201,29 @@ def train(config: Config, setup: Setup) -> int:
     backup = Backup(backup_dir, model, steps_per_epoch, keep=config.train.keep_backups,
                     worker_id=None if chief else strategy.cluster_resolver.task_id)
     initial_epoch = backup.restore()
+    epochs = config.train.niter + config.train.niter_decay
     callbacks = [StopOnNonFiniteLoss(backup_dir), backup]
+    terminal = is_terminal()
     if chief:
-        writer = tf.summary.create_file_writer(str(run_dir / "logs"))
+        logs = run_dir / "logs"  # TensorBoard's runs "train" and "validation"
+        writer = tf.summary.create_file_writer(str(logs / "train"))
         callbacks += [
-            TrainingSummaries(writer, config.train.log_every, config.to_yaml()),
+            TrainingSummaries(writer, tf.summary.create_file_writer(str(logs / "validation")),
+                              config.train.log_every, config.to_yaml()),
             SampleImages(writer, sample_batch(config, test_index), data.old_size,
                          config.train.image_every, run_dir / "samples"),
         ]
+        if not terminal:
+            callbacks.append(ProgressLines(config.train.log_every, steps_per_epoch, epochs))
     validation = distributed(strategy, config, "test", test_index)
     try:
-        model.fit(distributed(strategy, config, "train", train_index),
-                  epochs=config.train.niter + config.train.niter_decay,
-                  initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                  validation_data=validation, validation_steps=config.train.validation_steps,
-                  callbacks=callbacks, shuffle=False)  # the pipeline shuffles by itself
+        if initial_epoch < epochs:  # else a finished run was stopped before its final report
+            model.fit(distributed(strategy, config, "train", train_index), epochs=epochs,
+                      initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                      validation_data=validation,
+                      validation_steps=config.train.validation_steps, callbacks=callbacks,
+                      verbose=1 if terminal and chief else 0,
+                      shuffle=False)  # the pipeline shuffles by itself
     except NonFiniteLossError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -202,16 +246,21 @@ def train(config: Config, setup: Setup) -> int:
 
 
 def main(argv=None) -> int:
+    args = parse_args(argv)
     # The input pipeline runs twice as fast on a CPU with TensorFlow's BFC allocator
     # (`dptn_tf/data/pipeline.py`); it is read when TensorFlow runs its first op.
     os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
-    args = parse_args(argv)
+    quiet_tensorflow(args.verbose)
     try:
         config = resolve_config(args)
         setup = prepare(config)
     except (ValueError, FileNotFoundError) as error:  # a bad configuration or data set
         print(f"error: {error}", file=sys.stderr)
         return 2
+    message = finished_message(config, setup.steps_per_epoch)
+    if message:
+        print(message)
+        return 0
     return train(config, setup)
 
 

@@ -1,8 +1,9 @@
 """The DPTN training model: one discriminator update, then one generator update, per step.
 
 `DPTN` owns the training generator, the discriminator and the frozen VGG19 features, and plugs
-into `keras.Model.fit`: `train_step` reports the reference's eight loss terms by their official
-names (plus the generator's total), `test_step` reports L1, SSIM and PSNR of the generated target.
+into `keras.Model.fit`: `train_step` reports the reference's loss terms by their official names
+(those whose weight is not 0, plus the generator's total), `test_step` reports L1, SSIM and PSNR
+of the generated target.
 
 Every loss is a per-example vector reduced with `tf.nn.compute_average_loss` over the *global*
 batch. Keras' optimizers all-reduce gradients across replicas with a SUM, so the sum of the
@@ -33,6 +34,13 @@ VALIDATION_NAMES = ("l1", "ssim", "psnr")
 BATCH_KEYS = ("source_image", "source_pose", "target_image", "target_pose")
 
 
+def reported_loss_names(config: LossConfig) -> tuple[str, ...]:
+    """The terms of `LOSS_NAMES` a run reports: those whose weight is not 0, and D's loss."""
+    weights = {"app": config.lambda_rec, "content": config.lambda_content,
+               "style": config.lambda_style, "ad": config.lambda_g, "dis": 1.0}
+    return tuple(name for name in LOSS_NAMES if weights[name.split("_")[0]])
+
+
 class DPTN(keras.Model):
     """Dual-task training of the DPTN generator against its patch discriminator.
 
@@ -40,7 +48,7 @@ class DPTN(keras.Model):
         generator: from `dptn_tf.models.build_generator` (both outputs).
         discriminator: from `dptn_tf.models.build_discriminator`.
         vgg: from `dptn_tf.training.vgg.build_vgg19_features`, or None when `lambda_content` and
-            `lambda_style` are both 0 (the perceptual terms are then reported as 0).
+            `lambda_style` are both 0.
         loss_config: the loss weights, `t_s_ratio` and `gan_mode`.
 
     Call `compile(generator_optimizer, discriminator_optimizer)` inside the distribution
@@ -63,7 +71,7 @@ class DPTN(keras.Model):
         self.loss_config = loss_config
         self.seed_generator = keras.random.SeedGenerator(0)  # WGAN-GP's interpolation weights
         self.train_trackers = {name: keras.metrics.Mean(name=name)
-                               for name in (*LOSS_NAMES, TOTAL_NAME)}
+                               for name in (*reported_loss_names(loss_config), TOTAL_NAME)}
         self.validation_trackers = {name: keras.metrics.Mean(name=name)
                                     for name in VALIDATION_NAMES}
         self.built = True
@@ -132,8 +140,8 @@ class DPTN(keras.Model):
             loss = self.generator_optimizer.scale_loss(average(terms[TOTAL_NAME]))
         variables = self.generator.trainable_variables
         self.generator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        for name, value in terms.items():
-            self.train_trackers[name].update_state(value)
+        for name, tracker in self.train_trackers.items():
+            tracker.update_state(terms[name])
         return {name: tracker.result() for name, tracker in self.train_trackers.items()}
 
     def _discriminator_step(self, real, fake, average):

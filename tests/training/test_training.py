@@ -69,6 +69,13 @@ def test_reports_the_official_loss_terms(one_step):
     assert int(model.discriminator_optimizer.iterations) == 1
 
 
+def test_reports_only_the_terms_that_are_on():
+    config = tiny_config("loss.lambda_content=0", "loss.lambda_style=0", "loss.lambda_g=0")
+    logs = fit_one_step(compiled_model(config), random_batch())
+    assert set(logs) == {"app_gen_s", "app_gen_t", "dis_img_gen_t", training.TOTAL_NAME}
+
+
+
 def test_both_networks_are_updated_and_the_appearance_term_is_weighted(one_step):
     config, model, batch, before, logs = one_step
     for name, network in (("generator", model.generator),
