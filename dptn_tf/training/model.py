@@ -35,9 +35,10 @@ BATCH_KEYS = ("source_image", "source_pose", "target_image", "target_pose")
 
 
 def reported_loss_names(config: LossConfig) -> tuple[str, ...]:
-    """The terms of `LOSS_NAMES` a run reports: those whose weight is not 0, and D's loss."""
+    """The terms of `LOSS_NAMES` a run reports: those whose weight is not 0 (D's loss while
+    the adversarial term is on: without it D is not trained)."""
     weights = {"app": config.lambda_rec, "content": config.lambda_content,
-               "style": config.lambda_style, "ad": config.lambda_g, "dis": 1.0}
+               "style": config.lambda_style, "ad": config.lambda_g, "dis": config.lambda_g}
     return tuple(name for name in LOSS_NAMES if weights[name.split("_")[0]])
 
 
@@ -120,22 +121,24 @@ class DPTN(keras.Model):
             outputs = self.generator(inputs, training=True)
             fake_target = outputs["generated_target"]
             fake_source = outputs["reconstructed_source"]
-            # The reference updates D on the detached fake first; the generator's adversarial
-            # term below then sees the updated D.
-            with tape.stop_recording():
-                terms = {"dis_img_gen_t": self._discriminator_step(
-                    target, tf.stop_gradient(fake_target), average)}
-            terms.update(self._branch_losses(fake_target, target, "t"))
-            fake_scores = self.discriminator(fake_target, training=True)
-            terms["ad_gen_t"] = config.lambda_g * losses.generator_adversarial_loss(
-                fake_scores, config.gan_mode)
-            terms.update(self._branch_losses(fake_source, source, "s"))
+            terms = {**self._branch_losses(fake_target, target, "t"),
+                     **self._branch_losses(fake_source, source, "s")}
+            adversarial = 0.0
+            if config.lambda_g:  # else D cannot change the generator: it is neither run nor trained
+                # The reference updates D on the detached fake first; the generator's
+                # adversarial term then sees the updated D.
+                with tape.stop_recording():
+                    terms["dis_img_gen_t"] = self._discriminator_step(
+                        target, tf.stop_gradient(fake_target), average)
+                fake_scores = self.discriminator(fake_target, training=True)
+                adversarial = terms["ad_gen_t"] = config.lambda_g * (
+                    losses.generator_adversarial_loss(fake_scores, config.gan_mode))
             ratio = config.t_s_ratio
             terms[TOTAL_NAME] = (
                 ratio * (terms["app_gen_t"] + terms["content_gen_t"] + terms["style_gen_t"])
                 + (1 - ratio) * (terms["app_gen_s"] + terms["content_gen_s"]
                                  + terms["style_gen_s"])
-                + terms["ad_gen_t"]
+                + adversarial
             )
             loss = self.generator_optimizer.scale_loss(average(terms[TOTAL_NAME]))
         variables = self.generator.trainable_variables
