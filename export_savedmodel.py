@@ -17,12 +17,8 @@ deleted at the next start.
 import argparse
 import sys
 
-import tensorflow as tf
-
 from dptn_tf.config import load_config
-from dptn_tf.files.directory_lock import DirectoryInUseError
-from dptn_tf.inference.generation import load_generator
-from dptn_tf.serving.export import MAX_SOURCE_PIXELS, export_saved_model
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 
 
 def main(argv=None) -> int:
@@ -35,12 +31,18 @@ def main(argv=None) -> int:
                         metavar="SECTION.FIELD=VALUE", help="config override (repeatable)")
     parser.add_argument("--out", required=True, help="export base path")
     parser.add_argument("--version", type=int, help="version number (default: next free)")
-    parser.add_argument("--max-source-pixels", type=int, default=MAX_SOURCE_PIXELS,
-                        help="largest source image (H * W) a request may send (default "
-                             f"{MAX_SOURCE_PIXELS}, 4096x4096)")
+    parser.add_argument("--max-source-pixels", type=int,
+                        help="largest source image (H * W) a request may send (default 4096x4096)")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
     if args.run and args.config:
         parser.error("--config goes with --generator; --run reads RUN_DIR/config.yaml")
+    quiet_tensorflow(args.verbose)
+    import tensorflow as tf
+
+    from dptn_tf.files.directory_lock import DirectoryInUseError
+    from dptn_tf.inference.generation import load_generator
+    from dptn_tf.serving.export import MAX_SOURCE_PIXELS, export_saved_model
 
     if args.run:
         config_path = tf.io.gfile.join(args.run, "config.yaml")
@@ -51,7 +53,7 @@ def main(argv=None) -> int:
         config = load_config(config_path, args.overrides)
         generator = load_generator(generator_path)
         path = export_saved_model(generator, args.out, config.data, args.version,
-                                  args.max_source_pixels)
+                                  args.max_source_pixels or MAX_SOURCE_PIXELS)
     except (FileNotFoundError, FileExistsError, ValueError, DirectoryInUseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

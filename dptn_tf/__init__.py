@@ -1,8 +1,11 @@
 """dptn-tf: DPTN (Dual-task Pose Transformer Network, CVPR 2022) in TensorFlow 2 / Keras 3.
 
-Importing the package registers its custom Keras layers, so `keras.saving.load_model` can read
-the `.keras` files it writes. The folders, from the bottom up (each imports only from those
-listed before it, and `config`, which imports only `files`):
+Importing the package is cheap: TensorFlow loads with the first module that needs it, so the
+commands answer `--help` at once. Importing `dptn_tf.layers` (which `dptn_tf.models`, training,
+inference and the tools do) registers the custom Keras layers, so `keras.saving.load_model` can
+read the `.keras` files the package writes. The top-level modules `config` (typed settings) and
+`console` (what the commands print) import no TensorFlow; the folders, from the bottom up (each
+imports only from those listed before it, and `config`, which imports only `files`):
 
     files/          atomic writes, where pretrained weight files are found
     pose/           the COCO-18 skeleton, the one keypoints -> heatmaps function, keypoints
@@ -14,11 +17,12 @@ listed before it, and `config`, which imports only `files`):
     convert/        everything that reads PyTorch files (checkpoints, metric networks' weights)
     training/       the DPTN keras.Model and its train_step, losses, VGG19, optimizers, callbacks
     metrics/        the paper's evaluation: SSIM, PSNR, LPIPS, FID
-    inference/      the official test protocol, PTM attention maps
+    inference/      the official test protocol, PTM attention maps, your photo in a new pose
     serving/        SavedModel export for TensorFlow Serving
 """
 
-from dptn_tf import layers, models
+import importlib
+
 from dptn_tf.config import (
     Config,
     DataConfig,
@@ -40,3 +44,10 @@ __all__ = [
     "load_config",
     "models",
 ]
+
+
+def __getattr__(name: str):
+    """`dptn_tf.layers` and `dptn_tf.models` import (and so load TensorFlow) on first use."""
+    if name in ("layers", "models"):
+        return importlib.import_module(f"dptn_tf.{name}")
+    raise AttributeError(f"module 'dptn_tf' has no attribute {name!r}")

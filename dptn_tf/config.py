@@ -13,10 +13,12 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tensorflow as tf
 import yaml
 
 from dptn_tf.files.text import read_utf8
+
+# `TrainConfig.strategy`: see `dptn_tf.training.distribute.select_strategy`.
+STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 
 
 @dataclass
@@ -228,8 +230,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     """
     config = Config()
     if path is not None:
-        path = str(path)
-        if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
-            raise FileNotFoundError(f"config file not found: {path}")
-        _update(config, read_yaml_mapping(path), str(path))
+        try:
+            values = read_yaml_mapping(path)
+        except (FileNotFoundError, IsADirectoryError):
+            raise FileNotFoundError(f"config file not found: {path}") from None
+        _update(config, values, str(path))
     return apply_overrides(config, overrides or [])

@@ -15,12 +15,22 @@ set), where `.ci/run` fetches both, they fail instead.
 
 import hashlib
 import os
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def float32_policy_after_each_test():
+    """Every test starts in float32: `train.main` run in this process sets the configuration's
+    precision policy globally (the quickstart's is bfloat16), and the parity tests need float32."""
+    yield
+    if "keras" in sys.modules:
+        sys.modules["keras"].mixed_precision.set_global_policy("float32")
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dptn_tf"
 # picture of the README's "Project layout" section.
 ALLOWED = {
     "config": {"files"},
+    "console": set(),
     "files": set(),
     "pose": {"files"},
     "layers": set(),
@@ -21,7 +22,7 @@ ALLOWED = {
     "training": {"config", "files", "pose", "visualization", "layers", "models", "data",
                  "convert"},
     "metrics": {"config", "files", "pose", "data", "convert"},
-    "inference": {"config", "files", "layers", "models", "data"},
+    "inference": {"config", "files", "pose", "layers", "models", "data"},
     "serving": {"config", "files", "pose", "models", "data", "inference"},
 }
 

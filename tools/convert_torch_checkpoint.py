@@ -14,16 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dptn_tf.convert import (
-    CheckpointError,
-    import_discriminator,
-    import_generator,
-    load_torch_state_dict,
-)
-from dptn_tf.files.atomic import atomic_path
-from dptn_tf.files.directory_lock import DirectoryInUseError, exclusive_directory
-from dptn_tf.files.finite import NonFiniteError, model_weights, require_finite
-from dptn_tf.models import inference_generator
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 
 
 def main(argv=None) -> int:
@@ -33,7 +24,19 @@ def main(argv=None) -> int:
     parser.add_argument("--nhead", type=int, default=2,
                         help="attention heads of the PTM (not stored in the weights; default 2)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
+    quiet_tensorflow(args.verbose)
+    from dptn_tf.convert import (
+        CheckpointError,
+        import_discriminator,
+        import_generator,
+        load_torch_state_dict,
+    )
+    from dptn_tf.files.atomic import atomic_path
+    from dptn_tf.files.directory_lock import DirectoryInUseError, exclusive_directory
+    from dptn_tf.files.finite import NonFiniteError, model_weights, require_finite
+    from dptn_tf.models import inference_generator
 
     try:
         generator, config = import_generator(load_torch_state_dict(args.generator), args.nhead)

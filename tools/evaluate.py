@@ -17,12 +17,14 @@ import sys
 import warnings
 from pathlib import Path
 
-from dptn_tf.data.patn import annotation_path
-from dptn_tf.files.atomic import atomic_path
-from dptn_tf.metrics import evaluate
-from dptn_tf.metrics.evaluation import DATASETS, missing_weights_message
-from dptn_tf.metrics.fid import DEFAULT_CACHE_DIR
-from dptn_tf.metrics.inception import VARIANTS
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
+
+# `--help` answers before TensorFlow loads, so the choices are spelled out here;
+# tests/metrics/test_evaluate.py checks them against dptn_tf.metrics' DATASETS, VARIANTS and
+# DEFAULT_CACHE_DIR.
+DATASETS = ("fashion", "market")
+FID_VARIANTS = ("torchvision", "pytorch-fid")
+FID_STATS_CACHE = "~/.keras/dptn_tf/fid_stats"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -46,7 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--fid-weights",
         default="torchvision",
-        choices=list(VARIANTS),
+        choices=FID_VARIANTS,
         help="torchvision: the paper's FID (default); pytorch-fid: the standard FID-Inception",
     )
     parser.add_argument(
@@ -56,16 +58,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--stats-cache",
-        default=str(DEFAULT_CACHE_DIR),
+        default=FID_STATS_CACHE,
         help="folder of cached real-set FID statistics",
     )
     parser.add_argument("--output", help="JSON file to write (default: <generated>/metrics.json)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_verbose_flag(parser)
     return parser.parse_args(argv)
 
 
 def market_annotations(args: argparse.Namespace) -> Path | None:
     """The explicit annotation file, or Market's default beside the ground truth if it exists."""
+    from dptn_tf.data.patn import annotation_path
+
     if args.annotations:
         return Path(args.annotations)
     if args.dataset != "market":
@@ -91,6 +96,11 @@ def format_table(result: dict) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    quiet_tensorflow(args.verbose)
+    from dptn_tf.files.atomic import atomic_path
+    from dptn_tf.metrics import evaluate
+    from dptn_tf.metrics.evaluation import missing_weights_message
+
     try:
         result = evaluate(
             args.generated,

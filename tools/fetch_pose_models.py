@@ -21,7 +21,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from dptn_tf.files.atomic import atomic_path
 from dptn_tf.files.weight_files import (
     BLAZEPOSE_DETECTOR,
     BLAZEPOSE_LANDMARKS,
@@ -75,6 +74,10 @@ def read_files(paths) -> dict:
 
 def install(contents: dict, folder: Path) -> list[Path]:
     """Check every model's SHA-256, then write each into `folder` (temporary name, rename)."""
+    from dptn_tf.files.atomic import (
+        atomic_path,  # imports TensorFlow: not before --help
+    )
+
     for model, (source, data) in contents.items():
         check_sha256(model, data, source)
     written = []

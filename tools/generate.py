@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 
 from dptn_tf.config import load_config
-from dptn_tf.data import DatasetError, load_split, read_pairs
-from dptn_tf.files.directory_lock import DirectoryInUseError
-from dptn_tf.inference.generation import generate_test_images, load_generator
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 
 
 def select_pairs(index, pairs_file: Path):
     """The test split restricted to the rows of `pairs_file`, each checked against the split."""
+    from dptn_tf.data import DatasetError, read_pairs
+
     position = {pair: i for i, pair in enumerate(index.pair_names())}
     chosen = []
     for line, source, target in read_pairs(pairs_file):
@@ -39,7 +39,12 @@ def main(argv=None) -> int:
                         help="config override, e.g. data.root=data/market (repeatable)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the generated images")
     parser.add_argument("--pairs", type=Path, help="CSV of from,to pairs: only these")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
+    quiet_tensorflow(args.verbose)
+    from dptn_tf.data import load_split
+    from dptn_tf.files.directory_lock import DirectoryInUseError
+    from dptn_tf.inference.generation import generate_test_images, load_generator
 
     try:
         config = load_config(args.config, args.set).data

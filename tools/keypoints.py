@@ -20,14 +20,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-from dptn_tf.data import format_keypoints, read_rgb, write_annotations
-from dptn_tf.data.patn import ANNOTATION_COLUMNS
-from dptn_tf.files.atomic import atomic_path
-from dptn_tf.pose import BlazePose, person_window, read_openpose_json
-from dptn_tf.pose.blazepose import VISIBILITY_THRESHOLD
-from dptn_tf.visualization import draw_skeleton
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 
 
 def frame_size(text: str) -> tuple[int, int]:
@@ -53,6 +47,8 @@ def framed_name(photo: Path) -> str:
 
 def encode(image, name: str) -> bytes:
     """uint8 `[H, W, 3]` as JPEG (quality 95) or PNG, by `name`'s suffix."""
+    import tensorflow as tf
+
     if Path(name).suffix.lower() in (".jpg", ".jpeg"):
         return tf.io.encode_jpeg(image, quality=95).numpy()
     return tf.io.encode_png(image).numpy()
@@ -60,12 +56,21 @@ def encode(image, name: str) -> bytes:
 
 def resize(image, size) -> np.ndarray:
     """uint8 `[h, w, 3]` -> uint8 at `size` (bilinear, antialiased when shrinking)."""
+    import tensorflow as tf
+
     resized = tf.image.resize(tf.cast(image, tf.float32), size, method="bilinear", antialias=True)
     return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy()
 
 
 def photo_rows(photos, args, extractor) -> tuple[dict, list[str]]:
     """{name: keypoints} for the photos with a person, and the error lines of the others."""
+    import tensorflow as tf
+
+    from dptn_tf.data import read_rgb
+    from dptn_tf.files.atomic import atomic_path
+    from dptn_tf.pose import person_window
+    from dptn_tf.visualization import draw_skeleton
+
     rows, errors = {}, []
     for photo in photos:
         name = framed_name(photo) if args.frame else photo.name
@@ -92,6 +97,8 @@ def photo_rows(photos, args, extractor) -> tuple[dict, list[str]]:
 
 def openpose_rows(files, suffix: str) -> tuple[dict, list[str]]:
     """{image name: keypoints} for OpenPose JSON files, and the error lines of the others."""
+    from dptn_tf.pose import read_openpose_json
+
     rows, errors = {}, []
     for path in files:
         stem = path.stem.removesuffix("_keypoints")
@@ -112,12 +119,14 @@ def main(argv=None) -> int:
                         help="fit each photo to this annotation size (needs --images-out)")
     parser.add_argument("--images-out", type=Path, help="folder for the framed photos")
     parser.add_argument("--overlay", type=Path, metavar="DIR", help="draw skeletons into DIR")
-    parser.add_argument("--visibility", type=float, default=VISIBILITY_THRESHOLD,
-                        help=f"a joint less visible is missing (default {VISIBILITY_THRESHOLD})")
+    parser.add_argument("--visibility", type=float,
+                        help="a joint less visible is missing (default: BlazePose's "
+                             "VISIBILITY_THRESHOLD, dptn_tf/pose/blazepose.py)")
     parser.add_argument("--image-suffix", default=".jpg",
                         help="with --openpose: the images' file suffix (default .jpg)")
     parser.add_argument("--weights-dir", type=Path, help="where the BlazePose files are")
     parser.add_argument("--runtime", default="auto", choices=("auto", "litert", "tflite"))
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
     if bool(args.photos) == bool(args.openpose):
         parser.error("give photos, or --openpose JSON files")
@@ -128,7 +137,14 @@ def main(argv=None) -> int:
     names = [p.name for p in args.photos]
     if len(set(names)) != len(names):
         parser.error("two photos have the same file name; rows are named by it")
+    quiet_tensorflow(args.verbose)
+    from dptn_tf.data import format_keypoints, write_annotations
+    from dptn_tf.data.patn import ANNOTATION_COLUMNS
+    from dptn_tf.pose import BlazePose
+    from dptn_tf.pose.blazepose import VISIBILITY_THRESHOLD
 
+    if args.visibility is None:
+        args.visibility = VISIBILITY_THRESHOLD
     if args.openpose:
         rows, errors = openpose_rows(args.openpose, args.image_suffix)
     else:

@@ -8,9 +8,7 @@ import argparse
 import os
 from pathlib import Path
 
-import tensorflow as tf
-
-from dptn_tf.data.synthetic import make_synthetic_dataset, preview_grid
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 
 
 def main(argv=None):
@@ -27,9 +25,14 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing root")
     parser.add_argument("--preview", help="also write a PNG grid of identities and skeletons")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
     if args.root is None and args.preview is None:
         parser.error("give a root to write, --preview, or both")
+    quiet_tensorflow(args.verbose)
+    import tensorflow as tf
+
+    from dptn_tf.data.synthetic import make_synthetic_dataset, preview_grid
 
     if args.root:
         root = make_synthetic_dataset(

@@ -8,7 +8,7 @@ are cropped to 256x176 and renamed to the names those files use.
 
 import argparse
 
-from dptn_tf.data.prepare import prepare_deepfashion
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 
 
 def main(argv=None):
@@ -17,7 +17,11 @@ def main(argv=None):
     parser.add_argument("--root", required=True, help="the PATN root to write train/ and test/ in")
     parser.add_argument("--train-list", help="train.lst (default: <root>/train.lst)")
     parser.add_argument("--test-list", help="test.lst (default: <root>/test.lst)")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
+    quiet_tensorflow(args.verbose)
+    from dptn_tf.data.prepare import prepare_deepfashion
+
     counts = prepare_deepfashion(
         args.images, args.root, train_list=args.train_list, test_list=args.test_list
     )

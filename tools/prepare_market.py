@@ -8,14 +8,18 @@ is checked against them.
 
 import argparse
 
-from dptn_tf.data.prepare import prepare_market
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--market", required=True, help="folder holding bounding_box_train/test")
     parser.add_argument("--root", required=True, help="the PATN root to write train/ and test/ in")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
+    quiet_tensorflow(args.verbose)
+    from dptn_tf.data.prepare import prepare_market
+
     counts = prepare_market(args.market, args.root)
     print(f"{args.root}: " + ", ".join(f"{n} {split} images" for split, n in counts.items()))
 

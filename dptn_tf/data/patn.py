@@ -165,6 +165,12 @@ class PatnSplit:
         """The split restricted to the pairs at `positions` (indices into `pairs`), in that order."""
         return dataclasses.replace(self, pairs=self.pairs[positions])
 
+    def spread(self, count: int) -> PatnSplit:
+        """`count` pairs (all, if fewer) evenly spaced over the split: several people, where
+        the pairs CSV lists one person's pairs together, as PATN's and the synthetic ones do."""
+        count = max(1, min(count, self.num_pairs))
+        return self.subset(list(range(0, self.num_pairs, self.num_pairs // count))[:count])
+
 
 def load_split(
     root, split: str, prefix: str, *, old_size=None, check_images: bool = True

@@ -11,13 +11,10 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from dptn_tf.files import is_url
+
 # `.<stem>.tmp-<8 hex digits><suffix>`: the names `atomic_path` writes under.
 TEMPORARY_NAME = re.compile(r"\..*\.tmp-[0-9a-f]{8}(\.[^.]*)?")
-
-
-def is_url(path: str | Path) -> bool:
-    """Whether `path` names another file system than the local one (`gs://`, `ram://`, ...)."""
-    return "://" in str(path)
 
 
 @contextlib.contextmanager

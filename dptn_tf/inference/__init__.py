@@ -1,4 +1,5 @@
-"""Inference: the official test protocol (`generation`) and where the PTM looks (`attention_maps`).
+"""Inference: the official test protocol (`generation`), where the PTM looks (`attention_maps`),
+and a photo's person in another pose (`photo_transfer`).
 
-Imports `models`, `data` and `files`; serving and the tools build on it.
+Imports `models`, `data`, `pose` and `files`; serving and the tools build on it.
 """

@@ -16,6 +16,7 @@ from dptn_tf.training.model import (
                                     float32_inference_generator,
                                     image_metrics,
                                     make_optimizers,
+                                    reported_loss_names,
 )
 from dptn_tf.training.optimizers import TorchAdam
 
@@ -31,5 +32,6 @@ __all__ = [
     "float32_inference_generator",
     "image_metrics",
     "make_optimizers",
+    "reported_loss_names",
     "training_batches",
 ]

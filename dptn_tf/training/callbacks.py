@@ -193,16 +193,20 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 
 
 class TrainingSummaries(keras.callbacks.Callback):
-    """Scalars for TensorBoard: every loss term and both learning rates every `every` steps,
-    the validation figures at the end of each epoch, and the run's configuration as text.
+    """Scalars for TensorBoard: every reported loss term and both learning rates every `every`
+    steps, the validation figures at the end of each epoch, and the run's configuration as text.
 
     Loss values are running means over the current epoch, as the progress bar shows them.
-    Tags: `Loss/<name>`, `LR/G`, `LR/D` (the reference's), `Validation/<name>`, `config`.
+    Tags: `Loss/<name>`, `LR/G_x1000`, `LR/D_x1000` (while D trains), `config` go to `writer` (TensorBoard's run
+    `train` when it writes to `logs/train`), `Validation/<name>` to `validation_writer`. The
+    rates are logged times 1000: TensorBoard shows at most 4 decimals, so D's rate (a tenth of
+    G's, 2e-5 in the official setting) would read 0.
     """
 
-    def __init__(self, writer, every: int, config_text: str):
+    def __init__(self, writer, validation_writer, every: int, config_text: str):
         super().__init__()
         self.writer = writer
+        self.validation_writer = validation_writer
         self.every = every
         self.config_text = config_text
         self.learning_rates = {}
@@ -214,8 +218,10 @@ class TrainingSummaries(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         # The rates the coming step uses (afterwards the schedules give the next step's).
         model = self.model
-        self.learning_rates = {"LR/G": float(model.generator_optimizer.learning_rate),
-                               "LR/D": float(model.discriminator_optimizer.learning_rate)}
+        self.learning_rates = {"LR/G_x1000": 1000 * float(model.generator_optimizer.learning_rate)}
+        if model.loss_config.lambda_g:  # else D is not trained: no card for a rate nothing uses
+            self.learning_rates["LR/D_x1000"] = (
+                1000 * float(model.discriminator_optimizer.learning_rate))
 
     def on_train_batch_end(self, batch, logs=None):
         step = global_step(self.model)
@@ -228,11 +234,12 @@ class TrainingSummaries(keras.callbacks.Callback):
                 tf.summary.scalar(tag, value)
 
     def on_epoch_end(self, epoch, logs=None):
-        with self.writer.as_default(step=global_step(self.model)):
+        with self.validation_writer.as_default(step=global_step(self.model)):
             for name, value in (logs or {}).items():
                 if name.startswith("val_"):
                     tf.summary.scalar(f"Validation/{name[len('val_'):]}", value)
         self.writer.flush()
+        self.validation_writer.flush()
 
 
 class SampleImages(keras.callbacks.Callback):

@@ -19,10 +19,9 @@ import socket
 import keras
 import tensorflow as tf
 
-from dptn_tf.config import Config
+from dptn_tf.config import STRATEGIES, Config
 from dptn_tf.data import PatnSplit, make_dataset
 
-STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 # What a training or validation batch must hold (the data pipeline also yields names and
 # keypoints, which `training_batches` drops: strings cannot be distributed across replicas).
 BATCH_KEYS = ("source_image", "source_pose", "target_image", "target_pose", "weight")

@@ -1,8 +1,9 @@
 """The DPTN training model: one discriminator update, then one generator update, per step.
 
 `DPTN` owns the training generator, the discriminator and the frozen VGG19 features, and plugs
-into `keras.Model.fit`: `train_step` reports the reference's eight loss terms by their official
-names (plus the generator's total), `test_step` reports L1, SSIM and PSNR of the generated target.
+into `keras.Model.fit`: `train_step` reports the reference's loss terms by their official names
+(those whose weight is not 0, plus the generator's total), `test_step` reports L1, SSIM and PSNR
+of the generated target.
 
 Every loss is a per-example vector reduced with `tf.nn.compute_average_loss` over the *global*
 batch. Keras' optimizers all-reduce gradients across replicas with a SUM, so the sum of the
@@ -31,6 +32,14 @@ TOTAL_NAME = "total_gen"
 VALIDATION_NAMES = ("l1", "ssim", "psnr")
 
 
+def reported_loss_names(config: LossConfig) -> tuple[str, ...]:
+    """The terms of `LOSS_NAMES` a run reports: those whose weight is not 0 (D's loss while
+    the adversarial term is on: without it D is not trained)."""
+    weights = {"app": config.lambda_rec, "content": config.lambda_content,
+               "style": config.lambda_style, "ad": config.lambda_g, "dis": config.lambda_g}
+    return tuple(name for name in LOSS_NAMES if weights[name.split("_")[0]])
+
+
 class DPTN(keras.Model):
     """Dual-task training of the DPTN generator against its patch discriminator.
 
@@ -38,7 +47,7 @@ class DPTN(keras.Model):
         generator: from `dptn_tf.models.build_generator` (both outputs).
         discriminator: from `dptn_tf.models.build_discriminator`.
         vgg: from `dptn_tf.training.vgg.build_vgg19_features`, or None when `lambda_content` and
-            `lambda_style` are both 0 (the perceptual terms are then reported as 0).
+            `lambda_style` are both 0.
         loss_config: the loss weights, `t_s_ratio` and `gan_mode`.
 
     Call `compile(generator_optimizer, discriminator_optimizer)` inside the distribution
@@ -61,7 +70,7 @@ class DPTN(keras.Model):
         self.loss_config = loss_config
         self.seed_generator = keras.random.SeedGenerator(0)  # WGAN-GP's interpolation weights
         self.train_trackers = {name: keras.metrics.Mean(name=name)
-                               for name in (*LOSS_NAMES, TOTAL_NAME)}
+                               for name in (*reported_loss_names(loss_config), TOTAL_NAME)}
         self.validation_trackers = {name: keras.metrics.Mean(name=name)
                                     for name in VALIDATION_NAMES}
         self.built = True
@@ -120,28 +129,29 @@ class DPTN(keras.Model):
             outputs = self.generator(inputs, training=True)
             fake_target = outputs["generated_target"]
             fake_source = outputs["reconstructed_source"]
-            # The reference updates D on the detached fake first; the generator's adversarial
-            # term below then sees the updated D.
-            with tape.stop_recording():
-                terms = {"dis_img_gen_t": self._discriminator_step(
-                    target, tf.stop_gradient(fake_target), average)}
-            terms.update(self._branch_losses({"t": (fake_target, target),
-                                              "s": (fake_source, source)}))
-            fake_scores = self.discriminator(fake_target, training=True)
-            terms["ad_gen_t"] = config.lambda_g * losses.generator_adversarial_loss(
-                fake_scores, config.gan_mode)
+            terms = self._branch_losses({"t": (fake_target, target), "s": (fake_source, source)})
+            adversarial = 0.0
+            if config.lambda_g:  # else D cannot change the generator: it is neither run nor trained
+                # The reference updates D on the detached fake first; the generator's
+                # adversarial term then sees the updated D.
+                with tape.stop_recording():
+                    terms["dis_img_gen_t"] = self._discriminator_step(
+                        target, tf.stop_gradient(fake_target), average)
+                fake_scores = self.discriminator(fake_target, training=True)
+                adversarial = terms["ad_gen_t"] = config.lambda_g * (
+                    losses.generator_adversarial_loss(fake_scores, config.gan_mode))
             ratio = config.t_s_ratio
             terms[TOTAL_NAME] = (
                 ratio * (terms["app_gen_t"] + terms["content_gen_t"] + terms["style_gen_t"])
                 + (1 - ratio) * (terms["app_gen_s"] + terms["content_gen_s"]
                                  + terms["style_gen_s"])
-                + terms["ad_gen_t"]
+                + adversarial
             )
             loss = self.generator_optimizer.scale_loss(average(terms[TOTAL_NAME]))
         variables = self.generator.trainable_variables
         self.generator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        for name, value in terms.items():
-            self.train_trackers[name].update_state(value)
+        for name, tracker in self.train_trackers.items():
+            tracker.update_state(terms[name])
         return distribute.reducible_logs(
             {name: tracker.result() for name, tracker in self.train_trackers.items()})
 

@@ -19,6 +19,7 @@ import tensorflow as tf
 from dptn_tf.config import Config, load_config
 from dptn_tf.files.atomic import is_url, remove_leftovers, write_atomically
 from dptn_tf.files.directory_lock import exclusive_directory
+from dptn_tf.files.text import read_utf8
 from dptn_tf.training.callbacks import remove_backup_leftovers
 
 CONFIG_NAME = "config.yaml"
@@ -54,12 +55,13 @@ def hold_run_directory(run_dir: str | Path):
 
 def resume_or_record(config: Config) -> list[str]:
     """Write `<run_dir>/config.yaml`, or check a resumed run's configuration against it and
-    write the new one; -> the changed settings, as `field: old -> new` lines (also printed).
+    write the new one if its text differs; -> the changed settings, as `field: old -> new` lines (also
+    printed).
 
     Raises ValueError listing every field that cannot change, with both values.
     """
     path = tf.io.gfile.join(config.train.run_dir, CONFIG_NAME)
-    changed = []
+    changed, text = [], config.to_yaml()
     if tf.io.gfile.exists(path):
         saved, current = _fields(load_config(path)), _fields(config)
         differing = [name for name in current
@@ -75,7 +77,9 @@ def resume_or_record(config: Config) -> list[str]:
         changed = [_change(name, saved, current) for name in differing]
         if changed:
             print("Changed since the last session: " + "; ".join(changed))
-    write_atomically(path, config.to_yaml())
+        if read_utf8(path) == text:
+            return changed  # the same command again (a finished run started again) writes nothing
+    write_atomically(path, text)
     return changed
 
 

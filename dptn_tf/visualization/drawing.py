@@ -7,9 +7,12 @@ numpy in, uint8 numpy out.
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 from skimage.draw import disk, line_aa
 
 from dptn_tf.pose import JOINT_COLORS, LIMB_COLORS, LIMBS, MISSING
+
+_LABEL_HEIGHT = 16  # pixels of an image grid's row of column labels; the text is 11 high
 
 
 def to_uint8(images) -> np.ndarray:
@@ -58,8 +61,13 @@ def draw_skeleton(
     return np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
 
 
-def image_grid(images, columns: int, *, padding: int = 2, background: int = 255) -> np.ndarray:
-    """Tile same-sized uint8 `[H, W, 3]` images row by row into one uint8 picture."""
+def image_grid(images, columns: int, *, padding: int = 2, background: int = 255,
+               labels=None, scale: int = 1) -> np.ndarray:
+    """Tile same-sized uint8 `[H, W, 3]` images row by row into one uint8 picture.
+
+    `scale` enlarges every image that many times (nearest neighbour: pixels stay sharp), so a
+    128x64 picture is readable on a screen; `labels` (one per column) go in a row of text on top.
+    """
     images = [np.asarray(image) for image in images]
     if not images:
         raise ValueError("image_grid needs at least one image")
@@ -69,14 +77,29 @@ def image_grid(images, columns: int, *, padding: int = 2, background: int = 255)
             raise ValueError(
                 f"image {i}: expected uint8 {(height, width, 3)}, got {image.dtype} {image.shape}"
             )
+    if labels is not None and len(labels) != columns:
+        raise ValueError(f"image_grid: {len(labels)} labels for {columns} columns")
+    if scale != 1:
+        images = [image.repeat(scale, axis=0).repeat(scale, axis=1) for image in images]
+        height, width = height * scale, width * scale
+    header = _LABEL_HEIGHT if labels is not None else 0
     rows = -(-len(images) // columns)
     grid = np.full(
-        (rows * (height + padding) + padding, columns * (width + padding) + padding, 3),
+        (header + rows * (height + padding) + padding, columns * (width + padding) + padding, 3),
         background,
         np.uint8,
     )
     for i, image in enumerate(images):
-        top = padding + (i // columns) * (height + padding)
+        top = header + padding + (i // columns) * (height + padding)
         left = padding + (i % columns) * (width + padding)
         grid[top : top + height, left : left + width] = image
+    if labels is not None:
+        picture = Image.fromarray(grid)
+        draw = ImageDraw.Draw(picture)
+        font = ImageFont.load_default(size=_LABEL_HEIGHT - 5)
+        for column, label in enumerate(labels):
+            centre = padding + column * (width + padding) + width / 2
+            draw.text((centre, _LABEL_HEIGHT / 2 + 1), label, fill=(0, 0, 0), font=font,
+                      anchor="mm")
+        grid = np.asarray(picture)
     return grid

@@ -119,6 +119,14 @@ def test_evaluation_follows_the_csv_and_keeps_the_remainder(synthetic_root):
     assert seen == pairs  # 8 pairs in batches of 3: the last batch holds 2
 
 
+def test_spread_takes_pairs_of_several_people(synthetic_root):
+    index = load_split(synthetic_root, "test", "synthetic")  # 2 people x 4 pairs, in order
+    people = [{name.split("_")[0] for name in pair} for pair in index.spread(2).pair_names()]
+    assert len(people) == 2 and people[0] != people[1]
+    assert index.spread(100).pair_names() == index.pair_names()
+    assert index.spread(3).pair_names() == [index.pair_names()[i] for i in (0, 2, 4)]
+
+
 def test_market_shaped_root(tmp_path):
     images = {name: noise_image(i, (128, 64)) for i, name in enumerate(MARKET_NAMES)}
     pairs = [

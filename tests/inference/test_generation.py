@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from dptn_tf.config import DataConfig, ModelConfig
-from dptn_tf.data import load_split
+from dptn_tf.data import decode_rgb, load_split
 from dptn_tf.inference.attention_maps import point_attention
 from dptn_tf.inference.generation import (
     generate_test_images,
@@ -99,14 +99,26 @@ def test_visualize_grid_and_attention_pictures(synthetic_root, generator_file, t
     common = [sys.executable, str(REPO / "tools" / "visualize.py"), "--generator", str(generator_file),
               "--set", f"data.root={synthetic_root}", "--set", "data.prefix=synthetic",
               "--set", "data.load_size=[64,32]", "--set", "data.old_size=[64,32]"]
-    subprocess.run(common + ["grid", "--num-pairs", "3", "--out", str(tmp_path / "grid.png")],
+    subprocess.run(common + ["grid", "--num-pairs", "2", "--out", str(tmp_path / "grid.png")],
                    check=True, capture_output=True)
     grid = tf.io.decode_png((tmp_path / "grid.png").read_bytes()).numpy()
-    assert grid.shape == (2 + 3 * (64 + 2), 2 + 4 * (32 + 2), 3)
+    tile, rows = (128 + 2, 64 + 2), 2  # 64x32 images enlarged twice (the default --scale)
+    header = grid.shape[0] - (2 + rows * tile[0])
+    assert header > 0 and grid.shape[1:] == (2 + 4 * tile[1], 3)
+    assert grid[:header].min() < 128  # the column labels
+    # Column 1 holds the sources, of two people: the test split's pairs 0 and 4.
+    index = load_split(synthetic_root, "test", "synthetic")
+    for row, pair in enumerate((0, 4)):
+        source = index.names[index.pairs[pair][0]]
+        expected = decode_rgb((synthetic_root / "test" / source).read_bytes()).numpy()
+        top = header + 2 + row * tile[0]
+        shown = grid[top:top + 128:2, 2:2 + 64:2]
+        np.testing.assert_allclose(shown, expected, atol=1)
 
-    a, b = load_split(synthetic_root, "test", "synthetic").pair_names()[0]
+    a, b = index.pair_names()[0]
     subprocess.run(common + ["attention", "--pair", f"{a},{b}", "--points", "10,10", "50,20",
-                             "--out", str(tmp_path / "attention.png")], check=True,
-                   capture_output=True)
+                             "--scale", "3", "--out", str(tmp_path / "attention.png")],
+                   check=True, capture_output=True)
     picture = tf.io.decode_png((tmp_path / "attention.png").read_bytes()).numpy()
-    assert picture.shape == (2 + 64 + 2, 2 + 3 * (32 + 2), 3)
+    assert picture.shape[1:] == (2 + 3 * (3 * 32 + 2), 3)
+    assert picture.shape[0] > 2 + 3 * 64 + 2  # the label row on top

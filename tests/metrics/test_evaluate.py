@@ -227,3 +227,14 @@ def test_lpips_without_inception_skips_only_fid(tool, weights_dir, tmp_path, cap
     assert list(result["missing_weights"]) == ["fid"]
     message = capsys.readouterr().err
     assert "inception_v3_google-*.pth" in message and "alexnet" not in message
+
+
+def test_the_command_line_offers_what_the_library_computes(tool):
+    """evaluate.py spells its choices out (its --help loads no TensorFlow): the library's."""
+    from dptn_tf.metrics.evaluation import DATASETS
+    from dptn_tf.metrics.fid import DEFAULT_CACHE_DIR
+    from dptn_tf.metrics.inception import VARIANTS
+
+    assert tool.DATASETS == DATASETS
+    assert tool.FID_VARIANTS == tuple(VARIANTS)
+    assert Path(tool.FID_STATS_CACHE) == DEFAULT_CACHE_DIR

@@ -28,7 +28,12 @@ from dptn_tf.training.callbacks import Backup
 from dptn_tf.training.distribute import loopback_cluster
 
 STEPS_PER_EPOCH, EPOCHS = 1, 3
-SETTINGS = ["data.seed=0", "data.deterministic=true", f"train.steps_per_epoch={STEPS_PER_EPOCH}",
+# The runs are compared weight by weight: float32 (the quickstart's config trains in bfloat16),
+# and DeepFashion's t_s_ratio 0.5, whose weights scale partial sums exactly. With the
+# quickstart's 0.8 one device and two workers round the weighted sums differently, and the
+# elements whose gradient is only rounding noise (biases an instance norm subtracts again) take
+# Adam steps of either sign: 4e-4 apart after 3 steps at lr 2e-4, measured.
+SETTINGS = ["loss.t_s_ratio=0.5", "train.mixed_precision=false", "data.seed=0", "data.deterministic=true", f"train.steps_per_epoch={STEPS_PER_EPOCH}",
             "train.validation_steps=2", f"train.keep_backups={EPOCHS}", "train.sample_pairs=1"]
 TOLERANCE = 1e-5
 TIMEOUT = 600  # seconds, for any one process
@@ -214,7 +219,8 @@ def test_only_the_chief_writes(interrupted_cluster):
     chief_dir, worker_dir = interrupted_cluster["run_dirs"]
     written = sorted(str(p.relative_to(chief_dir)) for p in chief_dir.rglob("*") if p.is_file())
     logs = [name for name in written if name.startswith("logs/")]
-    assert len(logs) == 2  # one event file per start of the chief, none from the worker
+    assert len(logs) == 4  # train and validation event files per start of the chief, none from
+    # the worker
     assert [name for name in written if not name.startswith("logs/")] == [
         "backup/backup-1.data-00000-of-00001", "backup/backup-1.index",
         "backup/backup-2.data-00000-of-00001", "backup/backup-2.index",

@@ -42,7 +42,8 @@ def test_train_and_export_on_a_url(synthetic_root, monkeypatch):
         assert [name for name in written if not name.startswith("logs/")] == [
             "backup/backup-1.data-00000-of-00001", "backup/backup-1.index", "backup/checkpoint",
             "config.yaml", "generator.keras", "samples/step-0000002.png", "validation.json"]
-        assert len([name for name in written if name.startswith("logs/events")]) == 1
+        assert len([name for name in written if name.startswith("logs/train/events")]) == 1
+        assert len([name for name in written if name.startswith("logs/validation/events")]) == 1
         figures = json.loads(tf.io.gfile.GFile(f"{run_dir}/validation.json").read())
         assert figures["step"] == 2 and figures["test_pairs"] == 8
 

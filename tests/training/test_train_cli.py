@@ -1,6 +1,8 @@
-"""`train.py` end to end on a tiny synthetic set: outputs, TensorBoard logs, kill and resume."""
+"""`train.py` end to end on a tiny synthetic set: outputs, TensorBoard logs, its console output
+in a file, kill and resume, a finished run started again."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -12,17 +14,25 @@ import pytest
 import tensorflow as tf
 from test_training import TINY_MODEL
 
-from dptn_tf.training import LOSS_NAMES, TOTAL_NAME, VALIDATION_NAMES
+from dptn_tf.config import load_config
+from dptn_tf.training import TOTAL_NAME, VALIDATION_NAMES, reported_loss_names
 
 REPO = Path(__file__).resolve().parents[2]
 STEPS = 6  # 3 epochs of 2 steps
+# The quickstart's configuration with its adversarial term on, so that backups, resumes and logs
+# cover both networks and both optimizers (its VGG19 losses stay off).
+ADVERSARIAL = "loss.lambda_g=2.0"
+REPORTED = (*reported_loss_names(load_config(REPO / "configs/synthetic.yaml", [ADVERSARIAL]).loss),
+            TOTAL_NAME)
+TENSORFLOW_LOG_LINE = re.compile(r"^[IWEF]\d{4} |absl::InitializeLog|cuInit", re.M)
 
 
 def command(root: Path, run_dir: Path) -> list:
     overrides = [*TINY_MODEL, f"data.root={root}", "data.load_size=[64,32]",
                  "data.old_size=[64,32]", "data.batch_size=4", "train.lr=2e-4", "train.steps_per_epoch=2",
                  "train.niter=2", "train.niter_decay=1", "train.log_every=1",
-                 "train.image_every=2", "train.validation_steps=1", "train.sample_pairs=2"]
+                 "train.image_every=2", "train.validation_steps=1", "train.sample_pairs=2",
+                 ADVERSARIAL]
     return [sys.executable, str(REPO / "train.py"), "--config", str(REPO / "configs/synthetic.yaml"),
             "--run-dir", str(run_dir), *(arg for item in overrides for arg in ("--set", item))]
 
@@ -40,10 +50,10 @@ def backed_up_iterations(run_dir: Path) -> dict:
             for name in ("generator_optimizer", "discriminator_optimizer")}
 
 
-def summaries(run_dir: Path) -> dict:
-    """tag -> [(step, value or image)] from the run's event files."""
+def summaries(run_dir: Path, run: str = "train") -> dict:
+    """tag -> [(step, value or image)] from the event files of one TensorBoard run."""
     found = {}
-    for path in sorted((run_dir / "logs").glob("events.out.tfevents.*")):
+    for path in sorted((run_dir / "logs" / run).glob("events.out.tfevents.*")):
         for event in tf.compat.v1.train.summary_iterator(str(path)):
             for value in event.summary.value:
                 tensor = tf.make_ndarray(value.tensor)
@@ -77,18 +87,36 @@ def test_run_directory(finished_run):
 
 
 @pytest.mark.slow
+def test_console_output_reads_well_in_a_file(finished_run):
+    _, result = finished_run  # stdout and stderr were pipes, not a terminal
+    assert "\r" not in result.stdout and "\x1b" not in result.stdout
+    assert not TENSORFLOW_LOG_LINE.search(result.stderr), result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    progress = [line for line in lines if line.startswith("step ")]
+    assert [line.split()[1] for line in progress] == [f"{step}/{STEPS}" for step in range(1, 7)]
+    for line in progress:  # the losses that are on, and only those
+        assert sorted(re.findall(r"([a-z_]+) -?\d+\.\d{4}", line)) == sorted(REPORTED), line
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert len(epochs) == 3 and all("val_ssim" in line for line in epochs)
+
+
+@pytest.mark.slow
 def test_tensorboard_logs_every_scalar_and_the_image_grid(finished_run):
     run_dir, _ = finished_run
+    # Two named TensorBoard runs (not "."): train and validation.
+    assert sorted(path.name for path in (run_dir / "logs").iterdir()) == ["train", "validation"]
     found = summaries(run_dir)
-    for name in (*LOSS_NAMES, TOTAL_NAME):
+    assert {tag[len("Loss/"):] for tag in found if tag.startswith("Loss/")} == set(REPORTED)
+    for name in REPORTED:
         assert [step for step, _ in found[f"Loss/{name}"]] == list(range(1, STEPS + 1)), name
-    # Epochs 1 and 2 at the initial rates, epoch 3 (niter + 1) at half of them.
-    learning_rates = [float(value) for _, value in found["LR/G"]]
-    assert learning_rates == pytest.approx([2e-4] * 4 + [1e-4] * 2)
-    learning_rates = [float(value) for _, value in found["LR/D"]]
-    assert learning_rates == pytest.approx([2e-5] * 4 + [1e-5] * 2)
+    # Epochs 1 and 2 at the initial rates, epoch 3 (niter + 1) at half of them; logged x1000.
+    learning_rates = [float(value) for _, value in found["LR/G_x1000"]]
+    assert learning_rates == pytest.approx([0.2] * 4 + [0.1] * 2)
+    learning_rates = [float(value) for _, value in found["LR/D_x1000"]]
+    assert learning_rates == pytest.approx([0.02] * 4 + [0.01] * 2)
+    validation = summaries(run_dir, "validation")
     for name in VALIDATION_NAMES:
-        assert [step for step, _ in found[f"Validation/{name}"]] == [2, 4, 6], name
+        assert [step for step, _ in validation[f"Validation/{name}"]] == [2, 4, 6], name
     assert b"ngf: 8" in found["config"][0][1].item()
     steps = [step for step, _ in found["samples"]]
     assert steps == [2, 4, 6]
@@ -123,9 +151,22 @@ def test_killed_run_resumes_from_its_last_backup(synthetic_root, finished_run, t
     assert json.loads((run_dir / "validation.json").read_text())["step"] == STEPS
     # The learning rates resumed where they were: the last logged ones match an uninterrupted run.
     resumed, uninterrupted = summaries(run_dir), summaries(finished_run[0])
-    for tag in ("LR/G", "LR/D"):
+    for tag in ("LR/G_x1000", "LR/D_x1000"):
         assert float(resumed[tag][-1][1]) == float(uninterrupted[tag][-1][1])
         assert resumed[tag][-1][0] == STEPS
+
+
+@pytest.mark.slow
+def test_a_finished_run_started_again_says_so_and_changes_nothing(synthetic_root, finished_run):
+    run_dir, _ = finished_run
+    before = {path: path.stat().st_mtime_ns for path in run_dir.rglob("*") if path.is_file()}
+    result = run(command(synthetic_root, run_dir))
+    assert f"{run_dir} holds a finished run (3 epochs, {STEPS} steps)" in result.stdout
+    assert "train.niter_decay=" in result.stdout  # how to extend it
+    assert f"--run-dir {run_dir}-2" in result.stdout  # how to start another
+    assert "Resuming" not in result.stdout
+    after = {path: path.stat().st_mtime_ns for path in run_dir.rglob("*") if path.is_file()}
+    assert after == before  # no new samples, summaries, backups or exports
 
 
 @pytest.mark.slow

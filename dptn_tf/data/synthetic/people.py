@@ -10,6 +10,15 @@ from dataclasses import dataclass
 import numpy as np
 
 PATTERNS = ("solid", "stripes", "checks", "dots", "two_tone")
+# Most clothes are plain and prints are coarse, as a real photo shows them at 128x64: a print's
+# period is 7-14 % of the body height (7-15 pixels here). Finer ones would alias to noise that no
+# generator can place (`configs/synthetic.yaml` has the measurements).
+PATTERN_PROBABILITIES = (0.6, 0.1, 0.1, 0.1, 0.1)
+PATTERN_PERIODS = (0.07, 0.14)  # body heights
+# Everyone stands before the same light-grey backdrop, as in a studio (DeepFashion's photos
+# share a white one): the generator's instance norms discard each image's mean, so a backdrop
+# brightness that changed from person to person would be guessed, not copied.
+BACKGROUND = (0.93, 0.93, 0.93)
 HAIR_STYLES = ("short", "long", "buzz")
 SKIN_TONES = ((0.98, 0.84, 0.72), (0.93, 0.76, 0.62), (0.85, 0.65, 0.5), (0.72, 0.52, 0.38),
               (0.55, 0.38, 0.27), (0.4, 0.27, 0.19))  # fmt: skip
@@ -78,7 +87,7 @@ class Pose:
 
 
 def _color(rng, light=False) -> np.ndarray:
-    """A saturated colour that stands out from the light background."""
+    """A saturated colour that stands out from the light backdrop."""
     hue, sat = rng.random(), rng.uniform(0.35, 0.95)
     val = rng.uniform(0.75, 0.95) if light else rng.uniform(0.2, 0.8)
     k = (np.array([5.0, 3.0, 1.0]) + hue * 6) % 6
@@ -86,13 +95,13 @@ def _color(rng, light=False) -> np.ndarray:
 
 
 def _garment(rng, length: float) -> Garment:
-    pattern = PATTERNS[rng.integers(len(PATTERNS))]
+    pattern = PATTERNS[rng.choice(len(PATTERNS), p=PATTERN_PROBABILITIES)]
     color = _color(rng)
     if pattern == "two_tone" or rng.random() < 0.5:
         color2 = _color(rng, light=rng.random() < 0.5)
     else:  # white or near-black details
         color2 = np.full(3, 0.95 if color.mean() < 0.5 else 0.1, np.float32)
-    return Garment(color, color2, pattern, rng.uniform(0.035, 0.07), length)
+    return Garment(color, color2, pattern, rng.uniform(*PATTERN_PERIODS), length)
 
 
 def sample_identity(rng: np.random.Generator) -> Identity:
@@ -100,7 +109,6 @@ def sample_identity(rng: np.random.Generator) -> Identity:
     broad = rng.random()  # 0: narrow shoulders and wide hips .. 1: the opposite
     skin = np.array(SKIN_TONES[rng.integers(len(SKIN_TONES))]) + rng.normal(0, 0.02, 3)
     skirt = rng.random() < 0.3
-    grey = rng.uniform(0.86, 0.97)
     return Identity(
         head_r=rng.uniform(0.062, 0.072),
         torso_len=rng.uniform(0.29, 0.33),
@@ -121,7 +129,7 @@ def sample_identity(rng: np.random.Generator) -> Identity:
         skirt_length=rng.uniform(0.17, 0.3) if skirt else 0.0,
         neckline=rng.uniform(0.015, 0.06),
         shoes=(rng.uniform(0.05, 0.35) * rng.uniform(0.8, 1.2, 3)).astype(np.float32),
-        background=np.clip(grey + rng.normal(0, 0.015, 3), 0, 1).astype(np.float32),
+        background=np.array(BACKGROUND, np.float32),
     )
 
 

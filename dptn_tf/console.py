@@ -1,0 +1,58 @@
+"""What the commands print: TensorFlow's own logging off unless `--verbose`, plain text in files.
+
+Every entry point parses its command line first, so that `--help` answers before TensorFlow
+loads, then calls `quiet_tensorflow(args.verbose)`, which imports TensorFlow quietly, and only
+then imports the modules that need it. This module imports no TensorFlow itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+# TensorFlow's C++ log levels: 0 everything, 1 no INFO, 2 no WARNING, 3 no ERROR either. On a
+# machine without a GPU it logs a cuInit "error", and grappler a harmless "remapper failed";
+# real failures still raise Python exceptions.
+QUIET_LEVEL = "3"
+
+
+def add_verbose_flag(parser) -> None:
+    """Add `--verbose` to an entry point's `argparse` parser."""
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log messages (hidden by default)")
+
+
+def quiet_tensorflow(verbose: bool = False) -> None:
+    """Import TensorFlow without its log lines, unless `verbose`; call it before anything else
+    imports TensorFlow.
+
+    Sets `TF_CPP_MIN_LOG_LEVEL` (unless the environment sets it) and the Python loggers of
+    TensorFlow and absl to errors. Some start-up lines (oneDNN, CUDA stubs) are written by
+    absl before any setting is read, so the import itself runs with file descriptor 2 pointed
+    at /dev/null; an import that fails still raises, and `--verbose` shows everything.
+    """
+    if verbose:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LEVEL)
+    for name in ("tensorflow", "absl"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def is_terminal(stream=None) -> bool:
+    """Whether `stream` (default: stdout) is an interactive terminal, where a progress bar that
+    rewrites its line (carriage returns, colours) belongs; a file or a pipe gets plain lines."""
+    stream = sys.stdout if stream is None else stream
+    return bool(getattr(stream, "isatty", None) and stream.isatty())
