@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from dptn_tf import training
 from dptn_tf.config import load_config
+from dptn_tf.console import image_size
 from dptn_tf.files.finite import non_finite_names
 from dptn_tf.training.callbacks import Backup, StopOnNonFiniteLoss
 
@@ -58,17 +59,12 @@ class SaveOnlyBackup(TimedEpochEnd, Backup):
         self.seconds.append(time.perf_counter() - start)
 
 
-def _size(text: str) -> tuple[int, int]:
-    height, width = (int(v) for v in text.lower().split("x"))
-    return height, width
-
-
 def main(argv=None) -> None:
     os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")  # as train.py runs
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", help="YAML configuration (default: the official defaults)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
-    parser.add_argument("--size", type=_size, default=(128, 64))
+    parser.add_argument("--size", type=image_size, default=(128, 64))
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--steps", type=int, default=5, help="steps per timed epoch")
     parser.add_argument("--rounds", type=int, default=3, help="epochs per arm, interleaved")

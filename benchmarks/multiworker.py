@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 
+from dptn_tf.console import image_size
 from dptn_tf.training.distribute import loopback_cluster
 
 TIMEOUT = 1800  # seconds, for one cluster's run
@@ -100,18 +101,13 @@ def run_cluster(workers: int, argv: list) -> dict:
     return json.loads(outputs[0].strip().splitlines()[-1])
 
 
-def _size(text: str) -> tuple[int, int]:
-    height, width = (int(v) for v in text.lower().split("x"))
-    return height, width
-
-
 def main(argv=None) -> None:
     os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")  # as train.py runs
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--config", help="YAML configuration (default: the official defaults)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
-    parser.add_argument("--size", type=_size, default=(128, 64), help="HxW of the images")
+    parser.add_argument("--size", type=image_size, default=(128, 64), help="HxW of the images")
     parser.add_argument("--batch", type=int, default=1, help="pairs per worker and step")
     parser.add_argument("--steps", type=int, default=5, help="timed steps")
     parser.add_argument("--warmup", type=int, default=2, help="steps before the clock starts")

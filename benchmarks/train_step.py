@@ -25,15 +25,9 @@ import numpy as np
 import tensorflow as tf
 from machine import GemmPeak, configure_threads, describe, graph_gflops
 
+from dptn_tf.console import image_size
+
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")  # as train.py runs
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HxW, e.g. 128x64, got {text!r}") from None
-    return height, width
 
 
 def measure_step(config, size, batch_size: int, steps: int, peak: GemmPeak, warmup: int = 2):
@@ -66,7 +60,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", help="YAML configuration (default: the official defaults)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
-    parser.add_argument("--sizes", nargs="+", type=_size, default=[(128, 64), (256, 176)])
+    parser.add_argument("--sizes", nargs="+", type=image_size, default=[(128, 64), (256, 176)])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 4])
     parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement")
     parser.add_argument("--no-vgg", action="store_true",

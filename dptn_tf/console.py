@@ -7,6 +7,7 @@ then imports the modules that need it. This module imports no TensorFlow itself.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -56,3 +57,14 @@ def is_terminal(stream=None) -> bool:
     rewrites its line (carriage returns, colours) belongs; a file or a pipe gets plain lines."""
     stream = sys.stdout if stream is None else stream
     return bool(getattr(stream, "isatty", None) and stream.isatty())
+
+
+def image_size(text: str) -> tuple[int, int]:
+    """An `argparse` type: '256x176' -> (256, 176), height by width, both positive."""
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW, e.g. 256x176, got {text!r}") from None
+    if height < 1 or width < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive HxW, got {text!r}")
+    return height, width

@@ -21,18 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dptn_tf.console import add_verbose_flag, quiet_tensorflow
-
-
-def frame_size(text: str) -> tuple[int, int]:
-    """'256x176' -> (256, 176)."""
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HxW, e.g. 256x176, got {text!r}") from None
-    if height < 1 or width < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive HxW, got {text!r}")
-    return height, width
+from dptn_tf.console import add_verbose_flag, image_size, quiet_tensorflow
 
 
 def to_patn(keypoints) -> np.ndarray:
@@ -115,7 +104,7 @@ def main(argv=None) -> int:
     parser.add_argument("--openpose", type=Path, nargs="+", metavar="JSON",
                         help="OpenPose JSON files to convert instead of photos")
     parser.add_argument("--csv", type=Path, help="write the annotation CSV here (default: stdout)")
-    parser.add_argument("--frame", type=frame_size, metavar="HxW",
+    parser.add_argument("--frame", type=image_size, metavar="HxW",
                         help="fit each photo to this annotation size (needs --images-out)")
     parser.add_argument("--images-out", type=Path, help="folder for the framed photos")
     parser.add_argument("--overlay", type=Path, metavar="DIR", help="draw skeletons into DIR")

@@ -56,7 +56,8 @@ def _wrong_frame(served, frame) -> str:
 
 
 def frame_size(text: str) -> tuple[int, int]:
-    """'256x176' -> (256, 176)."""
+    """'256x176' -> (256, 176); `dptn_tf.console.image_size`, kept here so that a REST client
+    needs only the standard library and numpy."""
     try:
         height, width = (int(v) for v in text.lower().split("x"))
     except ValueError:
