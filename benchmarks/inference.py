@@ -21,6 +21,8 @@ import numpy as np
 import tensorflow as tf
 from machine import GemmPeak, configure_threads, describe, graph_gflops
 
+from dptn_tf.console import image_size
+
 INPUTS = {"source_image": 3, "source_pose": 18, "target_pose": 18}
 
 
@@ -45,7 +47,7 @@ def time_generator(forward, inputs, repeats: int, peak: GemmPeak) -> list[float]
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--sizes", nargs="+", default=["256x176", "128x64"])
+    parser.add_argument("--sizes", nargs="+", type=image_size, default=[(256, 176), (128, 64)])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
     parser.add_argument("--precision", choices=("float32", "mixed"), default="float32")
     parser.add_argument("--xla", action="store_true", help="jit_compile the generator")
@@ -64,8 +66,8 @@ def main(argv=None):
     print(f"DPTN inference generator, {model.count_params():,} parameters, policy {policy}, "
           f"XLA {args.xla}")
     rows = []
-    for size in args.sizes:
-        height, width = (int(v) for v in size.split("x"))
+    for height, width in args.sizes:
+        size = f"{height}x{width}"
         for batch in args.batches:
             inputs = _inputs(batch, height, width)
             specs = {k: tf.TensorSpec(v.shape, v.dtype) for k, v in inputs.items()}

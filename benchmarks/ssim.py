@@ -17,6 +17,7 @@ import time
 import numpy as np
 from skimage.metrics import structural_similarity
 
+from dptn_tf.console import image_size
 from dptn_tf.metrics import ssim, ssim_256
 
 
@@ -49,14 +50,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--size", default="256x256")
+    parser.add_argument("--size", type=image_size, default=(256, 256))
     args = parser.parse_args(argv)
-    size = tuple(int(v) for v in args.size.split("x"))
-    generated, truth = pairs(args.pairs, size)
+    generated, truth = pairs(args.pairs, args.size)
     cases = {"ssim (51x51 uniform)": (ssim, skimage_ssim),
              "ssim_256 (Gaussian)": (ssim_256, skimage_ssim_256)}
-    print(f"{args.pairs} pairs of {args.size} RGB images, {args.rounds} interleaved rounds, "
-          "one thread")
+    print(f"{args.pairs} pairs of {args.size[0]}x{args.size[1]} RGB images, {args.rounds} "
+          "interleaved rounds, one thread")
     print(f"{'metric':<22}{'skimage ms/pair':>16}{'dptn-tf ms/pair':>16}{'speed-up':>10}"
           f"{'max |diff|':>12}")
     for name, (ours, reference) in cases.items():

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -116,20 +117,13 @@ def _nchw(torch, array):
     return torch.from_numpy(array.transpose(0, 3, 1, 2).copy())
 
 
-def median(values):
-    values = sorted(values)
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
-
-
 def run_cases(official_root: Path, threads: int, rounds: int, precision: str) -> list[dict]:
     """Everything timed at one thread count (called in a fresh process)."""
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
-    import tensorflow as tf
     import torch
+    from machine import configure_threads
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    configure_threads(threads)
     torch.set_num_threads(threads)
     import keras
 
@@ -145,7 +139,7 @@ def run_cases(official_root: Path, threads: int, rounds: int, precision: str) ->
     return results
 
 
-def _same_networks(official, torch):
+def _same_networks(official):
     """dptn-tf's generator and discriminator holding the official model's weights."""
     from dptn_tf.convert import import_discriminator, import_generator
 
@@ -181,7 +175,7 @@ def training_case(dptn_model, torch, case, rounds: int) -> dict:
     name, height, width, batch, dis_layers, losses = case
     torch.manual_seed(0)
     official = dptn_model.DPTNModel(official_options(height, width, dis_layers, losses))
-    generator, discriminator = _same_networks(official, torch)
+    generator, discriminator = _same_networks(official)
     model = DPTN(generator, discriminator, _same_vgg(official, torch), LossConfig(**losses))
     model.compile(*make_optimizers(TrainConfig(), steps_per_epoch=1000))
     data = random_batch(batch, height, width)
@@ -218,7 +212,7 @@ def inference_case(dptn_model, torch, case, rounds: int) -> dict:
     torch.manual_seed(0)
     official = dptn_model.DPTNModel(official_options(height, width, 4, TRAINING_CASES[1][5]))
     official.net_G.eval()
-    generator = inference_generator(_same_networks(official, torch)[0])
+    generator = inference_generator(_same_networks(official)[0])
     data = random_batch(batch, height, width)
     names = ("source_image", "source_pose", "target_pose")
     torch_inputs = [_nchw(torch, data[k]) for k in names]
@@ -249,7 +243,7 @@ def _interleaved(official_fn, ours_fn, rounds: int) -> dict:
             fn()
             times[f"{key}_s"].append(time.perf_counter() - start)
             times[f"{key}_cpu_s"].append(time.process_time() - cpu)
-    return {key: median(values) for key, values in times.items()}
+    return {key: statistics.median(values) for key, values in times.items()}
 
 
 def main(argv=None) -> None:

@@ -97,7 +97,7 @@ def format_table(result: dict) -> str:
 def main(argv=None) -> int:
     args = parse_args(argv)
     quiet_tensorflow(args.verbose)
-    from dptn_tf.files.atomic import atomic_path
+    from dptn_tf.files.atomic import write_atomically
     from dptn_tf.metrics import evaluate
     from dptn_tf.metrics.evaluation import missing_weights_message
 
@@ -117,8 +117,7 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     output = Path(args.output or Path(args.generated) / "metrics.json")
-    with atomic_path(output) as tmp:
-        tmp.write_text(json.dumps(result, indent=2))
+    write_atomically(output, json.dumps(result, indent=2))
     print(format_table(result))
     print(f"wrote {output}")
     if result["missing_weights"]:

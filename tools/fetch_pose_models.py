@@ -75,15 +75,14 @@ def read_files(paths) -> dict:
 def install(contents: dict, folder: Path) -> list[Path]:
     """Check every model's SHA-256, then write each into `folder` (temporary name, rename)."""
     from dptn_tf.files.atomic import (
-        atomic_path,  # imports TensorFlow: not before --help
+        write_atomically,  # imports TensorFlow: not before --help
     )
 
     for model, (source, data) in contents.items():
         check_sha256(model, data, source)
     written = []
     for model, (_, data) in contents.items():
-        with atomic_path(folder / model.pattern) as temporary:
-            temporary.write_bytes(data)
+        write_atomically(folder / model.pattern, data)
         written.append(folder / model.pattern)
     return written
 

@@ -43,20 +43,13 @@ def encode(image, name: str) -> bytes:
     return tf.io.encode_png(image).numpy()
 
 
-def resize(image, size) -> np.ndarray:
-    """uint8 `[h, w, 3]` -> uint8 at `size` (bilinear, antialiased when shrinking)."""
-    import tensorflow as tf
-
-    resized = tf.image.resize(tf.cast(image, tf.float32), size, method="bilinear", antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy()
-
-
 def photo_rows(photos, args, extractor) -> tuple[dict, list[str]]:
     """{name: keypoints} for the photos with a person, and the error lines of the others."""
     import tensorflow as tf
 
     from dptn_tf.data import read_rgb
-    from dptn_tf.files.atomic import atomic_path
+    from dptn_tf.data.images import resize_uint8
+    from dptn_tf.files.atomic import write_atomically
     from dptn_tf.pose import person_window
     from dptn_tf.visualization import draw_skeleton
 
@@ -68,10 +61,9 @@ def photo_rows(photos, args, extractor) -> tuple[dict, list[str]]:
             keypoints = extractor.keypoints(image, args.visibility, str(photo))
             if args.frame:
                 window = person_window(keypoints, args.frame, image.shape[:2])
-                image = resize(window.crop(image), args.frame)
+                image = resize_uint8(window.crop(image), args.frame)
                 keypoints = window.keypoints_in(keypoints, args.frame)
-                with atomic_path(args.images_out / name) as temporary:
-                    temporary.write_bytes(encode(image, name))
+                write_atomically(args.images_out / name, encode(image, name))
         except (OSError, ValueError) as error:  # NoPersonFound is a ValueError
             errors.append(str(error))
             continue
@@ -79,8 +71,8 @@ def photo_rows(photos, args, extractor) -> tuple[dict, list[str]]:
         if args.overlay:
             radius = max(2, round(min(image.shape[:2]) / 80))
             picture = draw_skeleton(rows[name], image.shape[:2], image, radius=radius, fade=0.3)
-            with atomic_path(args.overlay / f"{photo.stem}.png") as temporary:
-                temporary.write_bytes(tf.io.encode_png(picture).numpy())
+            write_atomically(args.overlay / f"{photo.stem}.png",
+                             tf.io.encode_png(picture).numpy())
     return rows, errors
 
 

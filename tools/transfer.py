@@ -47,8 +47,8 @@ def main(argv=None) -> int:
     quiet_tensorflow(args.verbose)
     import tensorflow as tf
 
-    from dptn_tf.data import DatasetError, read_rgb
-    from dptn_tf.files.atomic import atomic_path
+    from dptn_tf.data import read_rgb
+    from dptn_tf.files.atomic import write_atomically
     from dptn_tf.inference.photo_transfer import (
         GeneratorModel,
         SavedModel,
@@ -68,12 +68,11 @@ def main(argv=None) -> int:
         photo = read_rgb(args.source)
         pose = pose_in_frame(args.pose, model.frame, extractor, args.visibility)
         result = transfer(model, photo, pose, extractor, args.visibility, str(args.source))
-    except (OSError, ValueError, ImportError, DatasetError) as error:
+    except (OSError, ValueError, ImportError) as error:  # DatasetError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 1
     encode = tf.io.encode_jpeg if args.out.suffix.lower() in (".jpg", ".jpeg") else tf.io.encode_png
-    with atomic_path(args.out) as temporary:
-        temporary.write_bytes(encode(result).numpy())
+    write_atomically(args.out, encode(result).numpy())
     print(f"wrote {args.out} ({result.shape[1]}x{result.shape[0]})")
     return 0
 

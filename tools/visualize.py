@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from dptn_tf.data import DatasetError, load_split
-    from dptn_tf.files.atomic import atomic_path
+    from dptn_tf.files.atomic import write_atomically
     from dptn_tf.inference.generation import load_generator
 
     try:
@@ -118,8 +118,7 @@ def main(argv=None) -> int:
     except (DatasetError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    with atomic_path(args.out) as temporary:
-        temporary.write_bytes(tf.io.encode_png(picture, compression=9).numpy())
+    write_atomically(args.out, tf.io.encode_png(picture, compression=9).numpy())
     print(f"wrote {args.out} ({picture.shape[1]}x{picture.shape[0]})")
     return 0
 

@@ -33,6 +33,13 @@ def read_rgb(path) -> np.ndarray:
         raise ValueError(f"{path}: not a JPEG, PNG, BMP or GIF image") from None
 
 
+def resize_uint8(image, size) -> np.ndarray:
+    """uint8 `[h, w, 3]` -> uint8 numpy at `size` (bilinear, antialiased, rounded): a photo
+    fitted to a frame, or a generated image put back at a photo's scale."""
+    resized = tf.image.resize(tf.cast(image, tf.float32), size, method="bilinear", antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy()
+
+
 def to_network_input(image, load_size) -> tf.Tensor:
     """uint8 RGB `[h, w, 3]` -> float32 `[H, W, 3]` in [-1, 1] at `load_size` (a python pair).
 

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from dptn_tf.config import load_config
 from dptn_tf.data import parse_keypoints, read_rgb
-from dptn_tf.data.images import to_network_input
+from dptn_tf.data.images import resize_uint8, to_network_input
 from dptn_tf.inference.generation import (
     as_inference_generator,
     load_generator,
@@ -89,7 +89,5 @@ def transfer(model, photo, pose, extractor, visibility: float, name="source phot
     source = extractor.keypoints(photo, visibility, name)
     window = person_window(source, model.frame, photo.shape[:2])
     image = model(window.crop(photo), window.keypoints_in(source), pose)
-    back = tf.image.resize(tf.cast(image, tf.float32), (window.height, window.width),
-                           method="bilinear", antialias=True)
-    back = tf.cast(tf.clip_by_value(tf.round(back), 0, 255), tf.uint8).numpy()
+    back = resize_uint8(image, (window.height, window.width))
     return back[window.within(photo.shape[:2])]

@@ -55,14 +55,16 @@ def hold_run_directory(run_dir: str | Path):
 
 def resume_or_record(config: Config) -> list[str]:
     """Write `<run_dir>/config.yaml`, or check a resumed run's configuration against it and
-    write the new one if its text differs; -> the changed settings, as `field: old -> new` lines (also
-    printed).
+    write the new one if its text differs; -> the changed settings, as `field: old -> new`
+    lines (also printed).
 
     Raises ValueError listing every field that cannot change, with both values.
     """
     path = tf.io.gfile.join(config.train.run_dir, CONFIG_NAME)
-    changed, text = [], config.to_yaml()
+    text = config.to_yaml()
     if tf.io.gfile.exists(path):
+        if read_utf8(path) == text:
+            return []  # the same command again (a finished run started again) writes nothing
         saved, current = _fields(load_config(path)), _fields(config)
         differing = [name for name in current
                      if name not in NOT_COMPARED and not _same(name, saved[name], current[name])]
@@ -77,8 +79,8 @@ def resume_or_record(config: Config) -> list[str]:
         changed = [_change(name, saved, current) for name in differing]
         if changed:
             print("Changed since the last session: " + "; ".join(changed))
-        if read_utf8(path) == text:
-            return changed  # the same command again (a finished run started again) writes nothing
+    else:
+        changed = []
     write_atomically(path, text)
     return changed
 
