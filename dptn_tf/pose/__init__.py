@@ -1,15 +1,19 @@
 """Poses: the COCO-18 skeleton, the one keypoints -> heatmaps function, and keypoints from photos.
 
 `skeleton` numbers the joints, `heatmaps` renders them for the network, `blazepose` finds them in
-a photo (MediaPipe's BlazePose on TF Lite), `openpose` reads OpenPose's JSON, `framing` fits a
-photo's person into a data set's frame. Imports only `files` (where the BlazePose model files
-are found); data, serving, training and the tools import it.
+a photo (MediaPipe's BlazePose on TF Lite or LiteRT), `photos` reads a person's photo upright,
+`openpose` reads OpenPose's JSON, `framing` fits a photo's person into a data set's frame. Imports
+only `files` (where the BlazePose model files are found); data, serving, training and the tools
+import it. Only `heatmaps` needs TensorFlow, and it loads on first use of its names, so the
+photo -> keypoints -> frame path runs where TensorFlow is not installed.
 """
+
+import importlib
 
 from dptn_tf.pose.blazepose import BlazePose, blazepose_to_coco18
 from dptn_tf.pose.framing import Window, person_window
-from dptn_tf.pose.heatmaps import keypoints_to_heatmaps, scale_keypoints
 from dptn_tf.pose.openpose import openpose_to_coco18, read_openpose_json
+from dptn_tf.pose.photos import MAX_PHOTO_PIXELS, read_photo
 from dptn_tf.pose.skeleton import (
     JOINT_COLORS,
     JOINT_NAMES,
@@ -20,11 +24,22 @@ from dptn_tf.pose.skeleton import (
     NoPersonFound,
 )
 
+_NEEDS_TENSORFLOW = {"keypoints_to_heatmaps": "heatmaps", "scale_keypoints": "heatmaps"}
+
+
+def __getattr__(name):
+    if name in _NEEDS_TENSORFLOW:
+        module = importlib.import_module(f"dptn_tf.pose.{_NEEDS_TENSORFLOW[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "JOINT_COLORS",
     "JOINT_NAMES",
     "LIMBS",
     "LIMB_COLORS",
+    "MAX_PHOTO_PIXELS",
     "MISSING",
     "NUM_JOINTS",
     "BlazePose",
@@ -35,5 +50,6 @@ __all__ = [
     "openpose_to_coco18",
     "person_window",
     "read_openpose_json",
+    "read_photo",
     "scale_keypoints",
 ]

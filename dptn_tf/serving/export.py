@@ -43,7 +43,7 @@ from dptn_tf.files.directory_lock import exclusive_directory
 from dptn_tf.files.finite import model_weights, require_finite
 from dptn_tf.inference.generation import as_inference_generator, to_saved_uint8
 from dptn_tf.models import INPUT_NAMES
-from dptn_tf.pose import MISSING, NUM_JOINTS, keypoints_to_heatmaps
+from dptn_tf.pose import MAX_PHOTO_PIXELS, MISSING, NUM_JOINTS, keypoints_to_heatmaps
 
 SERVING_SIGNATURE = "serving_default"
 GENERATE_SIGNATURE = "generate"
@@ -52,10 +52,10 @@ IMAGE_CHANNELS = 3
 # Leading bytes of the two accepted image formats.
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# The largest source image decoded (H * W): 4096x4096 takes ~0.2 GB as float32 pixels. The
-# header is read first, so a larger one costs nothing (a 20000x20000 PNG would take seconds of
-# CPU and gigabytes to decode).
-MAX_SOURCE_PIXELS = 4096 * 4096
+# The largest source image decoded (H * W), the limit of every photo reader. The header is read
+# first, so a larger one costs nothing (a 20000x20000 PNG would take seconds of CPU and gigabytes
+# to decode).
+MAX_SOURCE_PIXELS = MAX_PHOTO_PIXELS
 
 
 def _shape_text(tensor) -> tf.Tensor:
