@@ -25,11 +25,13 @@ import tensorflow as tf
 from dptn_tf.data.images import decode_rgb
 from dptn_tf.files.atomic import write_atomically
 from dptn_tf.files.text import TextEncodingError, read_utf8
-from dptn_tf.pose import MISSING, NUM_JOINTS
+from dptn_tf.pose import JOINT_NAMES, MISSING, NUM_JOINTS
 
 SPLITS = ("train", "test")
 ANNOTATION_COLUMNS = ("name", "keypoints_y", "keypoints_x")
 PAIR_COLUMNS = ("from", "to")
+# Pixels a keypoint may lie outside its frame (rounding at the frame's edge).
+FRAME_MARGIN = 2
 
 
 class DatasetError(ValueError):
@@ -100,15 +102,35 @@ def _read_rows(path: str, delimiter: str, columns: tuple[str, ...]):
         yield line, {c: row[index[c]].strip() for c in columns}
 
 
-def read_annotations(path) -> dict[str, np.ndarray]:
-    """Annotation CSV -> {image name: int32 [18, 2] (y, x)}."""
+def require_in_frame(keypoints, frame, where: str) -> None:
+    """Raise naming `where` and the joint if a present joint of `[18, 2]` `(y, x)` lies outside
+    `frame` `(H, W)` by more than `FRAME_MARGIN` pixels: annotations made at another resolution
+    would otherwise train on poses the images do not show."""
+    limits = np.asarray(frame, np.float64) + FRAME_MARGIN
+    for joint, point in enumerate(np.asarray(keypoints)):
+        if np.any(point == MISSING):
+            continue
+        if np.any(point < -FRAME_MARGIN) or np.any(point > limits):
+            raise DatasetError(
+                f"{where}: joint {joint} ({JOINT_NAMES[joint]}) at (y, x) = "
+                f"({point[0]}, {point[1]}) is outside the {frame[0]}x{frame[1]} frame "
+                f"(data.old_size); were the keypoints annotated at another resolution?"
+            )
+
+
+def read_annotations(path, frame=None) -> dict[str, np.ndarray]:
+    """Annotation CSV -> {image name: int32 [18, 2] (y, x)}, each row within `frame` `(H, W)`
+    when it is given."""
     path = str(path)
     annotations: dict[str, np.ndarray] = {}
     for line, row in _read_rows(path, ":", ANNOTATION_COLUMNS):
         where = f"{path}: line {line} ({row['name']!r})"
         if row["name"] in annotations:
             raise DatasetError(f"{where}: image annotated twice")
-        annotations[row["name"]] = parse_keypoints(row["keypoints_y"], row["keypoints_x"], where)
+        keypoints = parse_keypoints(row["keypoints_y"], row["keypoints_x"], where)
+        if frame is not None:
+            require_in_frame(keypoints, frame, where)
+        annotations[row["name"]] = keypoints
     return annotations
 
 
@@ -181,8 +203,8 @@ def load_split(
       root: the data-set folder.
       split: "train" or "test".
       prefix: file prefix of the CSVs ("fasion-resize", "market", "synthetic", ...).
-      old_size: `(H, W)` every image must have when `check_images` (the frame the keypoints
-        are annotated in); None accepts any size.
+      old_size: `(H, W)` of the frame the keypoints are annotated in: every keypoint must lie
+        in it and, when `check_images`, every image must have that size; None accepts any.
       check_images: decode every image a pair names (in parallel, before training starts) and
         fail naming the first that does not decode or has the wrong size.
     """
@@ -192,7 +214,7 @@ def load_split(
     image_dir = tf.io.gfile.join(root, split)
     if not tf.io.gfile.isdir(image_dir):
         raise DatasetError(f"{image_dir}: image folder not found (a PATN root has train/, test/)")
-    annotations = read_annotations(annotation_path(root, split, prefix))
+    annotations = read_annotations(annotation_path(root, split, prefix), old_size)
     pairs_file = pairs_path(root, split, prefix)
     rows = read_pairs(pairs_file)
     if not rows:

@@ -329,6 +329,24 @@ def test_bad_keypoint_list(market_root, keypoints_y, expected):
     assert f"{annotations}: line 3 ('{MARKET_NAMES[1]}')" in str(error.value)
 
 
+@pytest.mark.parametrize("x, refused", [(500, True), (66, False), (67, True), (0, False)])
+def test_keypoint_outside_the_frame(market_root, x, refused):
+    """x = 500 in a 64-wide frame (annotations made at another resolution) stops the load,
+    naming the file, the line and the joint; up to 2 pixels past an edge is rounding."""
+    annotations = market_root / "market-annotation-train.csv"
+    y = "[" + ", ".join(["5"] * 18) + "]"
+    xs = [5] * 18
+    xs[4] = x  # joint 4, the right wrist
+    edit_line(annotations, 3, f"{MARKET_NAMES[1]}:{y}:{xs}")
+    if not refused:
+        load_market(market_root)
+        return
+    with pytest.raises(DatasetError, match=r"joint 4 \(Rwri\) at \(y, x\) = \(5, (67|500)\) "
+                                           r"is outside the 128x64 frame") as error:
+        load_market(market_root)
+    assert f"{annotations}: line 3 ('{MARKET_NAMES[1]}')" in str(error.value)
+
+
 def test_undecodable_image(market_root):
     broken = market_root / "train" / MARKET_NAMES[1]
     broken.write_bytes(broken.read_bytes()[:200])  # a truncated JPEG
