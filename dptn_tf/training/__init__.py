@@ -6,9 +6,9 @@ the entry points (train.py, benchmarks).
 """
 
 from dptn_tf.training.distribute import BATCH_KEYS, training_batches
+from dptn_tf.training.losses import LOSS_NAMES, LOSS_TERMS, LossTerm
 from dptn_tf.training.model import (
                                     DPTN,
-                                    LOSS_NAMES,
                                     TOTAL_NAME,
                                     VALIDATION_NAMES,
                                     build_dptn,
@@ -23,7 +23,9 @@ from dptn_tf.training.optimizers import TorchAdam
 __all__ = [
     "BATCH_KEYS",
     "DPTN",
+    "LossTerm",
     "LOSS_NAMES",
+    "LOSS_TERMS",
     "TOTAL_NAME",
     "TorchAdam",
     "VALIDATION_NAMES",

@@ -4,10 +4,14 @@ A training step reduces a per-example vector with
 `tf.nn.compute_average_loss(per_example, global_batch_size=...)`: summed over replicas that is the
 global-batch mean. Every example here has the same number of elements, so the mean of a vector
 equals the reference's batch mean (`nn.L1Loss`, `nn.MSELoss`, `.mean()` over the whole batch).
-Losses are computed in float32 whatever the inputs' dtype (mixed precision).
+Losses are computed in float32 whatever the inputs' dtype (mixed precision). `LOSS_TERMS` is
+the one table of the objective's terms: the names reported, the weights and the total derive
+from it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import keras
 import tensorflow as tf
@@ -122,3 +126,64 @@ def _mean_per_example(x):
 
 def _unknown_gan_mode(gan_mode: str) -> ValueError:
     return ValueError(f"loss.gan_mode: expected one of {GAN_MODES}, got {gan_mode!r}")
+
+
+@dataclass(frozen=True)
+class LossTerm:
+    """One term of the DPTN objective, reported under the reference's name.
+
+    `kind` says what computes it (`TERM_KINDS`), `branch` which task it belongs to ("t" the
+    source-to-target task, "s" the source-to-source one), `weight` the `LossConfig` field that
+    multiplies it (D's own loss is reported unscaled: its weight only switches it on), and
+    `share` which part of the generator's total it enters (`TOTAL_SHARES`).
+    """
+
+    name: str
+    kind: str
+    branch: str
+    weight: str
+    share: str
+
+    def is_on(self, config) -> bool:
+        return bool(getattr(config, self.weight))
+
+    def weighted(self, value, config):
+        return value if self.kind == "discriminator" else getattr(config, self.weight) * value
+
+
+TERM_KINDS = ("appearance", "content", "style", "adversarial", "discriminator")
+# The generator's total: t_s_ratio of the target task's terms, the rest of the source task's,
+# the whole adversarial term; D's loss is not part of it. Summed group by group in this order.
+TOTAL_SHARES = {
+    "target": lambda config: config.t_s_ratio,
+    "source": lambda config: 1.0 - config.t_s_ratio,
+    "whole": lambda config: 1.0,
+}
+
+# The reference's terms, in its `loss_names` order: adding a term is one row here.
+LOSS_TERMS = (
+    LossTerm("app_gen_s", "appearance", "s", "lambda_rec", "source"),
+    LossTerm("content_gen_s", "content", "s", "lambda_content", "source"),
+    LossTerm("style_gen_s", "style", "s", "lambda_style", "source"),
+    LossTerm("app_gen_t", "appearance", "t", "lambda_rec", "target"),
+    LossTerm("ad_gen_t", "adversarial", "t", "lambda_g", "whole"),
+    LossTerm("dis_img_gen_t", "discriminator", "t", "lambda_g", "none"),
+    LossTerm("content_gen_t", "content", "t", "lambda_content", "target"),
+    LossTerm("style_gen_t", "style", "t", "lambda_style", "target"),
+)
+LOSS_NAMES = tuple(term.name for term in LOSS_TERMS)
+
+
+def reported_terms(config) -> tuple[LossTerm, ...]:
+    """The terms a run computes and reports: those whose weight is not 0."""
+    return tuple(term for term in LOSS_TERMS if term.is_on(config))
+
+
+def generator_total(terms: dict, config):
+    """The generator's objective from the weighted terms present in `terms` (by name)."""
+    total = 0.0
+    for share, fraction in TOTAL_SHARES.items():
+        group = [terms[t.name] for t in LOSS_TERMS if t.share == share and t.name in terms]
+        if group:
+            total += fraction(config) * sum(group[1:], group[0])
+    return total

@@ -2,7 +2,7 @@
 
 `DPTN` owns the training generator, the discriminator and the frozen VGG19 features, and plugs
 into `keras.Model.fit`: `train_step` reports the reference's loss terms by their official names
-(those whose weight is not 0, plus the generator's total), `test_step` reports L1, SSIM and PSNR
+(the rows of `losses.LOSS_TERMS` whose weight is not 0, plus the generator's total), `test_step` reports L1, SSIM and PSNR
 of the generated target.
 
 Every loss is a per-example vector reduced with `tf.nn.compute_average_loss` over the *global*
@@ -24,20 +24,13 @@ from dptn_tf.training.optimizers import TorchAdam
 from dptn_tf.training.schedules import ConstantThenLinearDecay
 from dptn_tf.training.vgg import build_vgg19_features
 
-# The reference's loss names (`DPTNModel.loss_names`): `_t` the source-to-target branch, `_s` the
-# source-to-source reconstruction; `dis_img_gen_t` is the discriminator's loss.
-LOSS_NAMES = ("app_gen_s", "content_gen_s", "style_gen_s", "app_gen_t", "ad_gen_t",
-              "dis_img_gen_t", "content_gen_t", "style_gen_t")  # fmt: skip
 TOTAL_NAME = "total_gen"
 VALIDATION_NAMES = ("l1", "ssim", "psnr")
 
 
 def reported_loss_names(config: LossConfig) -> tuple[str, ...]:
-    """The terms of `LOSS_NAMES` a run reports: those whose weight is not 0 (D's loss while
-    the adversarial term is on: without it D is not trained)."""
-    weights = {"app": config.lambda_rec, "content": config.lambda_content,
-               "style": config.lambda_style, "ad": config.lambda_g, "dis": config.lambda_g}
-    return tuple(name for name in LOSS_NAMES if weights[name.split("_")[0]])
+    """The names of the terms a run reports (`losses.reported_terms`), in the reference's order."""
+    return tuple(term.name for term in losses.reported_terms(config))
 
 
 class DPTN(keras.Model):
@@ -129,24 +122,19 @@ class DPTN(keras.Model):
             outputs = self.generator(inputs, training=True)
             fake_target = outputs["generated_target"]
             fake_source = outputs["reconstructed_source"]
-            terms = self._branch_losses({"t": (fake_target, target), "s": (fake_source, source)})
-            adversarial = 0.0
+            values = self._reconstruction_losses(
+                {"t": (fake_target, target), "s": (fake_source, source)})
             if config.lambda_g:  # else D cannot change the generator: it is neither run nor trained
                 # The reference updates D on the detached fake first; the generator's
                 # adversarial term then sees the updated D.
                 with tape.stop_recording():
-                    terms["dis_img_gen_t"] = self._discriminator_step(
+                    values["discriminator", "t"] = self._discriminator_step(
                         target, tf.stop_gradient(fake_target), average)
-                fake_scores = self.discriminator(fake_target, training=True)
-                adversarial = terms["ad_gen_t"] = config.lambda_g * (
-                    losses.generator_adversarial_loss(fake_scores, config.gan_mode))
-            ratio = config.t_s_ratio
-            terms[TOTAL_NAME] = (
-                ratio * (terms["app_gen_t"] + terms["content_gen_t"] + terms["style_gen_t"])
-                + (1 - ratio) * (terms["app_gen_s"] + terms["content_gen_s"]
-                                 + terms["style_gen_s"])
-                + adversarial
-            )
+                values["adversarial", "t"] = losses.generator_adversarial_loss(
+                    self.discriminator(fake_target, training=True), config.gan_mode)
+            terms = {term.name: term.weighted(values[term.kind, term.branch], config)
+                     for term in losses.reported_terms(config)}
+            terms[TOTAL_NAME] = losses.generator_total(terms, config)
             loss = self.generator_optimizer.scale_loss(average(terms[TOTAL_NAME]))
         variables = self.generator.trainable_variables
         self.generator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
@@ -171,25 +159,21 @@ class DPTN(keras.Model):
             zip(tape.gradient(loss, variables), variables))
         return per_example
 
-    def _branch_losses(self, pairs: dict) -> dict:
-        """Weighted appearance, content and style losses of each branch (`t`, `s`) from its
-        `(fake, real)` pair. Both branches share one VGG pass over their fakes (and one over
-        their reals): half the passes, twice the batch, which a CPU runs faster."""
-        config = self.loss_config
-        terms = {f"app_gen_{branch}": config.lambda_rec * losses.l1_loss(fake, real)
-                 for branch, (fake, real) in pairs.items()}
+    def _reconstruction_losses(self, pairs: dict) -> dict:
+        """Unweighted appearance, content and style losses, keyed `(kind, branch)`, of each
+        branch (`t`, `s`) from its `(fake, real)` pair. Both branches share one VGG pass over
+        their fakes (and one over their reals): half the passes, twice the batch, which a CPU
+        runs faster."""
+        values = {("appearance", branch): losses.l1_loss(fake, real)
+                  for branch, (fake, real) in pairs.items()}
         if self.vgg is None:
-            for branch in pairs:
-                zero = tf.zeros_like(terms[f"app_gen_{branch}"])
-                terms[f"content_gen_{branch}"] = terms[f"style_gen_{branch}"] = zero
-            return terms
+            return values
         fakes, reals = zip(*pairs.values())
         content, style = losses.perceptual_loss(self.vgg, tf.concat(fakes, 0), tf.concat(reals, 0))
         splits = [tf.shape(fake)[0] for fake in fakes]
         for branch, c, s in zip(pairs, tf.split(content, splits), tf.split(style, splits)):
-            terms[f"content_gen_{branch}"] = config.lambda_content * c
-            terms[f"style_gen_{branch}"] = config.lambda_style * s
-        return terms
+            values["content", branch], values["style", branch] = c, s
+        return values
 
     def test_step(self, data):
         data, _, _ = keras.utils.unpack_x_y_sample_weight(data)

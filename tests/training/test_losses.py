@@ -1,9 +1,12 @@
 """Losses against hand-computed values and against the reference's batch-mean definitions."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from dptn_tf.config import LossConfig
 from dptn_tf.training import losses
 from dptn_tf.training.vgg import FEATURE_LAYERS
 
@@ -156,3 +159,25 @@ def test_perceptual_loss_has_no_gradient_through_the_real_images():
     expected_style = losses.style_loss(fake_features, real_features)
     np.testing.assert_allclose(content, expected_content, rtol=1e-6)
     np.testing.assert_allclose(style, expected_style, rtol=1e-6)
+
+
+def test_the_loss_table_is_consistent_with_the_configuration():
+    fields = {field.name for field in dataclasses.fields(LossConfig)}
+    for term in losses.LOSS_TERMS:
+        assert term.weight in fields, term
+        assert term.kind in losses.TERM_KINDS, term
+        assert term.share in (*losses.TOTAL_SHARES, "none"), term
+        assert term.name.endswith(f"_{term.branch}"), term
+    assert len(set(losses.LOSS_NAMES)) == len(losses.LOSS_TERMS)
+
+
+def test_the_total_derives_from_the_table():
+    config = LossConfig(t_s_ratio=0.8)
+    terms = {name: tf.constant([float(i + 1)]) for i, name in enumerate(losses.LOSS_NAMES)}
+    # app_gen_s 1, content_gen_s 2, style_gen_s 3, app_gen_t 4, ad_gen_t 5, dis_img_gen_t 6
+    # (not in the total), content_gen_t 7, style_gen_t 8.
+    expected = 0.8 * (4 + 7 + 8) + 0.2 * (1 + 2 + 3) + 5
+    np.testing.assert_allclose(losses.generator_total(terms, config), [expected], rtol=1e-6)
+    off = LossConfig(lambda_g=0.0, lambda_content=0.0)
+    assert [t.name for t in losses.reported_terms(off)] == [
+        "app_gen_s", "style_gen_s", "app_gen_t", "style_gen_t"]
