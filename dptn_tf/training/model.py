@@ -20,6 +20,7 @@ from dptn_tf import models
 from dptn_tf.config import Config, LossConfig, ModelConfig, TrainConfig
 from dptn_tf.models.generator import INPUT_NAMES
 from dptn_tf.training import distribute, losses
+from dptn_tf.training.keras_internals import NoSymbolicBuild
 from dptn_tf.training.optimizers import TorchAdam
 from dptn_tf.training.schedules import ConstantThenLinearDecay
 from dptn_tf.training.vgg import build_vgg19_features
@@ -33,7 +34,7 @@ def reported_loss_names(config: LossConfig) -> tuple[str, ...]:
     return tuple(term.name for term in losses.reported_terms(config))
 
 
-class DPTN(keras.Model):
+class DPTN(NoSymbolicBuild, keras.Model):
     """Dual-task training of the DPTN generator against its patch discriminator.
 
     Args:
@@ -90,16 +91,6 @@ class DPTN(keras.Model):
         self.discriminator_optimizer = discriminator_optimizer
         generator_optimizer.build(self.generator.trainable_variables)
         discriminator_optimizer.build(self.discriminator.trainable_variables)
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        """Nothing to build: `__init__` and `compile` create every variable.
-
-        Under a strategy Keras (3.15) would otherwise take one batch from the distributed
-        iterator and all-reduce it before training and before each validation: that fails
-        under MultiWorkerMirroredStrategy for dict batches (keras-team/keras#20329) and
-        leaves a validation iterator of `validation_steps` batches one short, so the next
-        epoch's validation ends in StopIteration.
-        """
 
     def call(self, inputs, training=False):
         """The generated target for `{source_image, source_pose, target_pose}` (other entries,

@@ -12,6 +12,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from dptn_tf.training.keras_internals import adam_moments
+
 
 @keras.saving.register_keras_serializable(package="dptn_tf")
 class TorchAdam(keras.optimizers.Adam):
@@ -38,8 +40,7 @@ class TorchAdam(keras.optimizers.Adam):
         step = ops.cast(self.iterations + 1, dtype)
         bias_correction1 = 1 - ops.power(ops.cast(self.beta_1, dtype), step)
         bias_correction2_sqrt = ops.sqrt(1 - ops.power(ops.cast(self.beta_2, dtype), step))
-        index = self._get_variable_index(variable)
-        m, v = self._momentums[index], self._velocities[index]
+        m, v = adam_moments(self, variable)
         self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
         self.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2))
         denominator = ops.add(ops.divide(ops.sqrt(v), bias_correction2_sqrt), self.epsilon)
