@@ -21,6 +21,14 @@ from dptn_tf.files.text import read_utf8
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 
 
+def resumable(default):
+    """A field that a resumed run may change: it steers how the run goes on (rates, epochs,
+    intervals, workers, logging) or says where its files are, not what the run is. Every other
+    field must match the run directory's `config.yaml` (`dptn_tf.training.run_directory`);
+    deciding which kind a new field is, is part of adding it."""
+    return field(default=default, metadata={"resumable": True})
+
+
 @dataclass
 class ModelConfig:
     """Generator and discriminator hyper-parameters (official defaults, `../shared/DESIGN.md`)."""
@@ -53,17 +61,17 @@ class ModelConfig:
 class DataConfig:
     """Where the PATN-format data lives and how it is turned into batches."""
 
-    root: str = "data/synthetic"
+    root: str = resumable("data/synthetic")
     prefix: str = "synthetic"
     load_size: tuple[int, int] = (128, 64)
     old_size: tuple[int, int] = (128, 64)
     sigma: float = 6.0
     batch_size: int = 8
-    shuffle_buffer: int = 2048
-    seed: int | None = None
-    deterministic: bool = False
-    num_parallel_calls: int | None = None  # None: tf.data.AUTOTUNE
-    check_images: bool = True  # decode every image once before training starts
+    shuffle_buffer: int = resumable(2048)
+    seed: int | None = resumable(None)
+    deterministic: bool = resumable(False)
+    num_parallel_calls: int | None = resumable(None)  # None: tf.data.AUTOTUNE
+    check_images: bool = resumable(True)  # decode every image once before training starts
 
 
 @dataclass
@@ -77,7 +85,7 @@ class LossConfig:
     t_s_ratio: float = 0.5
     gan_mode: str = "lsgan"
     vgg_weights: str = "torchvision"
-    vgg_path: str | None = None
+    vgg_path: str | None = resumable(None)
 
 
 @dataclass
@@ -85,22 +93,22 @@ class TrainConfig:
     """Optimisation, schedule, logging and run-directory settings."""
 
     run_dir: str = "runs/default"
-    lr: float = 2e-4
+    lr: float = resumable(2e-4)
     beta1: float = 0.5
     beta2: float = 0.999
-    d_lr_ratio: float = 0.1
-    niter: int = 100
-    niter_decay: int = 100
+    d_lr_ratio: float = resumable(0.1)
+    niter: int = resumable(100)
+    niter_decay: int = resumable(100)
     steps_per_epoch: int | None = None  # None: one pass over the training pairs
-    validation_steps: int | None = None  # None: the whole test split
-    log_every: int = 100  # steps between TensorBoard scalars
-    image_every: int = 500  # steps between sample grids
-    sample_pairs: int = 4  # test pairs (rows) in a sample grid
-    keep_backups: int = 2  # backups of the last epochs kept in <run_dir>/backup
-    strategy: str = "auto"
+    validation_steps: int | None = resumable(None)  # None: the whole test split
+    log_every: int = resumable(100)  # steps between TensorBoard scalars
+    image_every: int = resumable(500)  # steps between sample grids
+    sample_pairs: int = resumable(4)  # test pairs (rows) in a sample grid
+    keep_backups: int = resumable(2)  # backups of the last epochs kept in <run_dir>/backup
+    strategy: str = resumable("auto")
     mixed_precision: bool = False
-    jit_compile: bool = False
-    seed: int = 0
+    jit_compile: bool = resumable(False)
+    seed: int = resumable(0)
 
 
 @dataclass
@@ -114,6 +122,14 @@ class Config:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def resumable_fields(cls) -> frozenset[str]:
+        """`section.field` of every field marked `resumable`."""
+        hints = typing.get_type_hints(cls)
+        return frozenset(f"{section.name}.{item.name}" for section in dataclasses.fields(cls)
+                         for item in dataclasses.fields(hints[section.name])
+                         if item.metadata.get("resumable"))
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(_plain(self.to_dict()), sort_keys=False)

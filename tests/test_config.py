@@ -63,3 +63,15 @@ def test_train_py_answers_a_bad_config_with_one_line(tmp_path, capsys, monkeypat
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"error: {path}: line 3, column 1: not valid YAML")
     assert "Traceback" not in error
+
+
+def test_the_fields_a_resumed_run_may_change_are_marked_where_defined():
+    from dptn_tf.config import Config
+
+    assert Config.resumable_fields() == {
+        "data.root", "data.shuffle_buffer", "data.seed", "data.deterministic",
+        "data.num_parallel_calls", "data.check_images", "loss.vgg_path",
+        "train.lr", "train.d_lr_ratio", "train.niter", "train.niter_decay",
+        "train.validation_steps", "train.log_every", "train.image_every", "train.sample_pairs",
+        "train.keep_backups", "train.strategy", "train.jit_compile", "train.seed",
+    }

@@ -4,7 +4,7 @@
 it; a killed holder never blocks) and deletes the temporaries killed runs left. `resume_or_record`
 writes `config.yaml`, or compares it with the configuration of a resumed run field by field:
 what fixes the run (the networks' shapes, the data, how an epoch is cut) must match; what steers
-how it goes on (`MAY_CHANGE`) may change and is reported; where the directory is does not matter.
+how it goes on (the fields marked `resumable` in `dptn_tf.config`) may change and is reported; where the directory is does not matter.
 Only the chief of a multi-worker run calls them.
 """
 
@@ -24,16 +24,8 @@ from dptn_tf.training.callbacks import remove_backup_leftovers
 
 CONFIG_NAME = "config.yaml"
 
-# Settings a later session may change: the learning rate, epochs, intervals, workers, logging,
-# and where the data and weights are (the data's identity is `data.prefix`, the image sizes
-# and `train.steps_per_epoch`, one pass over the pairs unless set).
-MAY_CHANGE = frozenset({
-    "data.root", "data.shuffle_buffer", "data.seed", "data.deterministic",
-    "data.num_parallel_calls", "data.check_images", "loss.vgg_path",
-    "train.lr", "train.d_lr_ratio", "train.niter", "train.niter_decay", "train.validation_steps",
-    "train.log_every", "train.image_every", "train.sample_pairs", "train.keep_backups",
-    "train.strategy", "train.jit_compile", "train.seed",
-})
+# Settings a later session may change, marked `resumable` where they are defined.
+MAY_CHANGE = Config.resumable_fields()
 NOT_COMPARED = frozenset({"train.run_dir"})  # the run is wherever its directory is now
 PATHS = frozenset({"data.root", "loss.vgg_path"})  # compared as the folders they name
 
