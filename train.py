@@ -163,14 +163,9 @@ def train(config: Config, setup: Setup) -> int:
     from dptn_tf.data import make_dataset
     from dptn_tf.files.atomic import atomic_path, write_atomically
     from dptn_tf.files.finite import model_weights, require_finite
-    from dptn_tf.training.callbacks import (
-        Backup,
-        NonFiniteTrainingError,
-        SampleImages,
-        StopOnNonFiniteLoss,
-        TrainingSummaries,
-        global_step,
-    )
+    from dptn_tf.training.backups import Backup, NonFiniteTrainingError, StopOnNonFiniteLoss
+    from dptn_tf.training.model import global_step
+    from dptn_tf.training.summaries import SampleImages, TrainingSummaries
     from dptn_tf.training.distribute import (
         describe,
         distributed_batches,

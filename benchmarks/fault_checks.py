@@ -26,7 +26,7 @@ from dptn_tf import training
 from dptn_tf.config import load_config
 from dptn_tf.console import image_size
 from dptn_tf.files.finite import non_finite_names
-from dptn_tf.training.callbacks import Backup, StopOnNonFiniteLoss
+from dptn_tf.training.backups import Backup, StopOnNonFiniteLoss
 
 # Steps per epoch of the official settings (training pairs / batch 32) and of the quickstart.
 EPOCH_LENGTHS = {"quickstart (50)": 50, "Market-1501": 263_632 // 32,

@@ -15,7 +15,7 @@ imports only from those listed before it, and `config`, which imports only `file
     models/         functional builders: encoders, decoder, generator, discriminator
     data/           the PATN format, the tf.data pipeline, dataset preparation, synthetic people
     convert/        everything that reads PyTorch files (checkpoints, metric networks' weights)
-    training/       the DPTN keras.Model and its train_step, losses, VGG19, optimizers, callbacks
+    training/       the DPTN keras.Model and its train_step, losses, VGG19, optimizers, backups
     metrics/        the paper's evaluation: SSIM, PSNR, LPIPS, FID
     inference/      the official test protocol, PTM attention maps, your photo in a new pose
     serving/        SavedModel export for TensorFlow Serving

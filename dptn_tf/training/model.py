@@ -29,6 +29,11 @@ TOTAL_NAME = "total_gen"
 VALIDATION_NAMES = ("l1", "ssim", "psnr")
 
 
+def global_step(model) -> int:
+    """Generator updates so far: the run's step count."""
+    return int(model.generator_optimizer.iterations.numpy())
+
+
 def reported_loss_names(config: LossConfig) -> tuple[str, ...]:
     """The names of the terms a run reports (`losses.reported_terms`), in the reference's order."""
     return tuple(term.name for term in losses.reported_terms(config))

@@ -12,7 +12,7 @@ import time
 
 import keras
 
-from dptn_tf.training.callbacks import global_step
+from dptn_tf.training.model import global_step
 
 
 class ProgressLines(keras.callbacks.Callback):

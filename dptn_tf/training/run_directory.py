@@ -20,7 +20,7 @@ from dptn_tf.config import Config, load_config
 from dptn_tf.files.atomic import is_url, remove_leftovers, write_atomically
 from dptn_tf.files.directory_lock import exclusive_directory
 from dptn_tf.files.text import read_utf8
-from dptn_tf.training.callbacks import remove_backup_leftovers
+from dptn_tf.training.backups import remove_backup_leftovers
 
 CONFIG_NAME = "config.yaml"
 

@@ -24,7 +24,7 @@ from test_training import random_batch, tiny_config
 
 from dptn_tf.data.synthetic import make_synthetic_dataset
 from dptn_tf.training import build_dptn, make_optimizers
-from dptn_tf.training.callbacks import Backup
+from dptn_tf.training.backups import Backup
 from dptn_tf.training.distribute import loopback_cluster
 
 STEPS_PER_EPOCH, EPOCHS = 1, 3

@@ -10,7 +10,7 @@ from test_training import compiled_model, fit_one_step, random_batch, tiny_confi
 
 from dptn_tf import training
 from dptn_tf.config import load_config
-from dptn_tf.training.callbacks import Backup
+from dptn_tf.training.backups import Backup
 from dptn_tf.training.optimizers import TorchAdam
 from dptn_tf.training.schedules import ConstantThenLinearDecay
 

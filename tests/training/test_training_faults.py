@@ -18,11 +18,7 @@ from test_training import TINY_MODEL, compiled_model, random_batch, tiny_config
 
 from dptn_tf.config import load_config
 from dptn_tf.files.atomic import TEMPORARY_NAME
-from dptn_tf.training.callbacks import (
-    Backup,
-    NonFiniteTrainingError,
-    StopOnNonFiniteLoss,
-)
+from dptn_tf.training.backups import Backup, NonFiniteTrainingError, StopOnNonFiniteLoss
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 20  # of one step each: the first run must outlive the second trainer's start

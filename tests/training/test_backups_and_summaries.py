@@ -7,13 +7,8 @@ import pytest
 import tensorflow as tf
 from test_training import compiled_model, random_batch, tiny_config
 
-from dptn_tf.training.callbacks import (
-    SAMPLE_COLUMNS,
-    Backup,
-    NonFiniteTrainingError,
-    SampleImages,
-    StopOnNonFiniteLoss,
-)
+from dptn_tf.training.backups import Backup, NonFiniteTrainingError, StopOnNonFiniteLoss
+from dptn_tf.training.summaries import SAMPLE_COLUMNS, SampleImages
 from dptn_tf.visualization import to_uint8
 
 STEPS_PER_EPOCH = 2
