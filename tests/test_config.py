@@ -1,7 +1,5 @@
 """Every configuration error names the file (or `--set`) and the field, in one line."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -53,10 +51,8 @@ def test_a_bad_override_is_refused_naming_it(override, message):
 
 
 def test_train_py_answers_a_bad_config_with_one_line(tmp_path, capsys, monkeypatch):
-    spec = importlib.util.spec_from_file_location("train", REPO / "train.py")
-    train = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "train", train)  # its dataclass looks itself up there
-    spec.loader.exec_module(train)
+    from dptn_tf.cli import train
+
     path = tmp_path / "config.yaml"
     path.write_text("train:\n  lr: [\n")
     assert train.main(["--config", str(path)]) == 2

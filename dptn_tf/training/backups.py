@@ -28,6 +28,10 @@ class NonFiniteTrainingError(RuntimeError):
     """A loss or a weight became NaN or infinite; the message names the last good backup."""
 
 
+class BackupError(ValueError):
+    """No backup of the run directory can be resumed from; the message says why."""
+
+
 class Backup(keras.callbacks.Callback):
     """Saves both networks and both optimizers at the end of every epoch; `restore` resumes.
 
@@ -84,7 +88,7 @@ class Backup(keras.callbacks.Callback):
             broadcast_from_chief(self.strategy, [v for _, v in self.named_variables()])
         step = int(self.checkpoint.generator_optimizer.iterations.numpy())
         if step % self.steps_per_epoch:
-            raise ValueError(
+            raise BackupError(
                 f"{path or self.directory}: backup at step {step}, which is not the end of an "
                 f"epoch of {self.steps_per_epoch} steps; was the run started with another "
                 "train.steps_per_epoch or data.batch_size?")
@@ -112,7 +116,7 @@ class Backup(keras.callbacks.Callback):
                 print(f"warning: skipped the unreadable backup {reason}", file=sys.stderr)
             return path
         if skipped:
-            raise ValueError(f"{self.directory}: no backup reads back whole and finite:\n  "
+            raise BackupError(f"{self.directory}: no backup reads back whole and finite:\n  "
                              + "\n  ".join(skipped))
         return None
 

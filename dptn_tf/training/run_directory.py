@@ -4,8 +4,9 @@
 it; a killed holder never blocks) and deletes the temporaries killed runs left. `resume_or_record`
 writes `config.yaml`, or compares it with the configuration of a resumed run field by field:
 what fixes the run (the networks' shapes, the data, how an epoch is cut) must match; what steers
-how it goes on (the fields marked `resumable` in `dptn_tf.config`) may change and is reported; where the directory is does not matter.
-Only the chief of a multi-worker run calls them.
+how it goes on (the fields marked `resumable` in `dptn_tf.config`) may change and is reported;
+where the directory is does not matter. Only the chief of a multi-worker run calls them. The
+names of what a run directory holds are the constants below.
 """
 
 from __future__ import annotations
@@ -22,7 +23,18 @@ from dptn_tf.files.directory_lock import exclusive_directory
 from dptn_tf.files.text import read_utf8
 from dptn_tf.training.backups import remove_backup_leftovers
 
-CONFIG_NAME = "config.yaml"
+# What a run directory holds (besides the lock and the temporaries of killed writes).
+CONFIG_NAME = "config.yaml"  # the resolved configuration
+BACKUP_DIR = "backup"  # both networks and both optimizers at each epoch's end
+LOGS_DIR = "logs"  # TensorBoard
+SAMPLES_DIR = "samples"  # PNG sample grids
+GENERATOR_NAME = "generator.keras"  # the float32 inference generator, at the end
+VALIDATION_NAME = "validation.json"  # the final figures, at the end
+
+
+def run_file(config: Config, name: str) -> str:
+    """`name` in the run directory of `config` (a local path or a URL)."""
+    return tf.io.gfile.join(config.train.run_dir, name)
 
 # Settings a later session may change, marked `resumable` where they are defined.
 MAY_CHANGE = Config.resumable_fields()
@@ -37,8 +49,8 @@ def hold_run_directory(run_dir: str | Path):
     run_dir = str(run_dir)
     with exclusive_directory(run_dir, "train.py") as removed:
         if not is_url(run_dir):  # object stores have no lock: a live run's files look the same
-            removed += [*remove_leftovers(tf.io.gfile.join(run_dir, "samples")),
-                        *remove_backup_leftovers(tf.io.gfile.join(run_dir, "backup"))]
+            removed += [*remove_leftovers(tf.io.gfile.join(run_dir, SAMPLES_DIR)),
+                        *remove_backup_leftovers(tf.io.gfile.join(run_dir, BACKUP_DIR))]
         if removed:
             print(f"Removed {len(removed)} temporary file(s) a killed run left in {run_dir}: "
                   + ", ".join(os.path.relpath(str(path), run_dir) for path in removed))
@@ -52,18 +64,18 @@ def resume_or_record(config: Config) -> list[str]:
 
     Raises ValueError listing every field that cannot change, with both values.
     """
-    path = tf.io.gfile.join(config.train.run_dir, CONFIG_NAME)
+    config_path = run_file(config, CONFIG_NAME)
     text = config.to_yaml()
-    if tf.io.gfile.exists(path):
-        if read_utf8(path) == text:
+    if tf.io.gfile.exists(config_path):
+        if read_utf8(config_path) == text:
             return []  # the same command again (a finished run started again) writes nothing
-        saved, current = _fields(load_config(path)), _fields(config)
+        saved, current = _fields(load_config(config_path)), _fields(config)
         differing = [name for name in current
                      if name not in NOT_COMPARED and not _same(name, saved[name], current[name])]
         refused = [name for name in differing if name not in MAY_CHANGE]
         if refused:
             raise ValueError(
-                f"{path}: this run directory holds a run that cannot go on with this "
+                f"{config_path}: this run directory holds a run that cannot go on with this "
                 "configuration:\n  " + "\n  ".join(_change(n, saved, current) for n in refused)
                 + "\nThese fix what the run is (the networks' shapes, the data, how an epoch is "
                 "cut); learning rate, epochs, intervals, workers and logging may change. "
@@ -73,7 +85,7 @@ def resume_or_record(config: Config) -> list[str]:
             print("Changed since the last session: " + "; ".join(changed))
     else:
         changed = []
-    write_atomically(path, text)
+    write_atomically(config_path, text)
     return changed
 
 

@@ -1,13 +1,11 @@
 """configs/cluster/: the Kubeflow TFJob manifest and the two-host TF_CONFIG example."""
 
 import json
-import sys
 
 import yaml
 from test_train_cli import REPO
 
-sys.path.insert(0, str(REPO))  # train.py is a script beside the package
-import train
+from dptn_tf.cli import train
 
 CLUSTER = REPO / "configs" / "cluster"
 REPLICA_TYPES = {"Chief", "Master", "Worker", "PS", "Evaluator"}

@@ -13,7 +13,8 @@ from test_train_cli import REPO, command
 
 sys.path.insert(0, str(REPO))  # the entry points are scripts beside the package
 import export_savedmodel
-import train
+
+from dptn_tf.cli import train
 
 
 def upload(local, url: str):

@@ -1,0 +1,60 @@
+"""The training run's phases called directly (`dptn_tf.training.run`); `test_train_cli.py` runs
+them through `train.py`."""
+
+import contextlib
+import json
+
+import pytest
+from test_training import TINY_MODEL
+
+from dptn_tf.config import load_config
+from dptn_tf.training import run
+from dptn_tf.training.backups import StopOnNonFiniteLoss
+from dptn_tf.training.progress import ProgressLines
+from dptn_tf.training.run_directory import CONFIG_NAME, GENERATOR_NAME, VALIDATION_NAME
+from dptn_tf.training.summaries import SampleImages, TrainingSummaries
+
+
+def tiny_run_config(root, run_dir, *overrides):
+    return load_config(None, [
+        *TINY_MODEL, "loss.vgg_weights=none", "loss.lambda_content=0", "loss.lambda_style=0",
+        f"data.root={root}", "data.prefix=synthetic", "data.load_size=[64,32]",
+        "data.old_size=[64,32]", "data.batch_size=4", "train.steps_per_epoch=1", "train.niter=1",
+        "train.niter_decay=0", "train.sample_pairs=2", f"train.run_dir={run_dir}", *overrides])
+
+
+def test_prepare_records_the_resolved_configuration(synthetic_root, tmp_path):
+    config = tiny_run_config(synthetic_root, tmp_path / "run", "train.steps_per_epoch=null")
+    with contextlib.ExitStack() as held:
+        setup = run.prepare(config, held)
+    assert setup.chief and setup.finished is None
+    assert setup.steps_per_epoch == setup.train_index.num_pairs // 4 == config.train.steps_per_epoch
+    assert (tmp_path / "run" / CONFIG_NAME).read_text() == config.to_yaml()
+
+
+def test_prepare_refuses_a_split_smaller_than_one_batch(synthetic_root, tmp_path):
+    config = tiny_run_config(synthetic_root, tmp_path / "run", "train.steps_per_epoch=null",
+                             "data.batch_size=100000")
+    with contextlib.ExitStack() as held, pytest.raises(ValueError, match="do not fill one batch"):
+        run.prepare(config, held)
+
+
+def test_the_phases_train_report_and_write_the_generator(synthetic_root, tmp_path):
+    config = tiny_run_config(synthetic_root, tmp_path / "run")
+    with contextlib.ExitStack() as held:
+        setup = run.prepare(config, held)
+        model, backup = run.build(config, setup)
+        assert backup.restore() == 0
+        callbacks = run.make_callbacks(config, setup, backup, terminal=False)
+        assert [type(c) for c in callbacks] == [StopOnNonFiniteLoss, type(backup),
+                                                TrainingSummaries, SampleImages, ProgressLines]
+        assert ProgressLines not in map(type, run.make_callbacks(config, setup, backup,
+                                                                  terminal=True))
+        run.fit(config, setup, model, callbacks, 0, verbose=0)
+        figures = run.finalize(config, setup, model)
+    assert figures["step"] == 1 and figures["test_pairs"] == setup.test_index.num_pairs
+    assert json.loads((tmp_path / "run" / VALIDATION_NAME).read_text()) == figures
+    assert (tmp_path / "run" / GENERATOR_NAME).is_file()
+    assert "holds a finished run (1 epochs, 1 steps)" in run.finished_message(config, 1)
+    assert run.report(figures).splitlines()[0].startswith(
+        f"Validation on {figures['test_pairs']} test pairs")
