@@ -1,28 +1,10 @@
-"""Lay Market-1501 out as a PATN root: bounding_box_train/test become train/ and test/.
-
-    python tools/prepare_market.py --market path/to/Market-1501-v15.09.15 --root data/market
-
-Put market-annotation-*.csv and market-pairs-*.csv in `--root`; when they are there the split
-is checked against them.
+"""Lay Market-1501 out as a PATN root: bounding_box_train/test become train/ and test/ (`dptn-
+prepare-market`). A thin wrapper over `dptn_tf.cli.prepare_market`; `--help` lists the options.
 """
 
-import argparse
+import sys
 
-from dptn_tf.console import add_verbose_flag, quiet_tensorflow
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--market", required=True, help="folder holding bounding_box_train/test")
-    parser.add_argument("--root", required=True, help="the PATN root to write train/ and test/ in")
-    add_verbose_flag(parser)
-    args = parser.parse_args(argv)
-    quiet_tensorflow(args.verbose)
-    from dptn_tf.data.prepare import prepare_market
-
-    counts = prepare_market(args.market, args.root)
-    print(f"{args.root}: " + ", ".join(f"{n} {split} images" for split, n in counts.items()))
-
+from dptn_tf.cli.prepare_market import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -2,7 +2,6 @@
 what it holds, no pickled code ever run, nothing written."""
 
 import collections
-import importlib.util
 import pickle
 import re
 from pathlib import Path
@@ -69,10 +68,8 @@ BAD_FILES = {
 def test_a_bad_checkpoint_gets_one_line_and_nothing_is_written(kind, tmp_path, capsys):
     path = tmp_path / "latest_net_G.pth"
     _write(kind, path, tmp_path)
-    spec = importlib.util.spec_from_file_location("convert",
-                                                  REPO / "tools/convert_torch_checkpoint.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    from dptn_tf.cli import convert_torch_checkpoint as tool
+
     out = tmp_path / "converted"
     assert tool.main([str(path), "--out", str(out)]) == 1
     error = capsys.readouterr().err.strip()

@@ -1,8 +1,6 @@
 """DeepFashion and Market-1501 preparation on tiny trees that follow the real naming."""
 
-import runpy
-import sys
-from pathlib import Path
+import importlib
 
 import numpy as np
 import pytest
@@ -23,7 +21,6 @@ IN_SHOP = {  # path under img/ -> PATN name
     ),
     "MEN/Denim/id_00000080/01_4_full.jpg": "fashionMENDenimid0000008001_4full.jpg",
 }
-TOOLS = Path(__file__).resolve().parents[2] / "tools"
 MARKET = {
     "bounding_box_train": ["0002_c1s1_000451_03.jpg", "0002_c2s1_000301_01.jpg"],
     "bounding_box_test": [
@@ -135,31 +132,27 @@ def test_prepare_market_needs_the_download(tmp_path):
         prepare_market(tmp_path / "nowhere", tmp_path / "market")
 
 
-def run_tool(monkeypatch, script, *args):
-    monkeypatch.setattr(sys, "argv", [script, *args])
-    runpy.run_path(str(TOOLS / script), run_name="__main__")
+def run_tool(command, *args):
+    assert importlib.import_module(f"dptn_tf.cli.{command}").main(list(args)) in (None, 0)
 
 
-def test_command_lines(tmp_path, in_shop, monkeypatch, capsys):
+def test_command_lines(tmp_path, in_shop, capsys):
     run_tool(
-        monkeypatch,
-        "prepare_deepfashion.py",
+        "prepare_deepfashion",
         "--images",
         str(in_shop / "img"),
         "--root",
         str(in_shop / "fashion"),
     )
     run_tool(
-        monkeypatch,
-        "prepare_market.py",
+        "prepare_market",
         "--market",
         str(make_market(tmp_path)),
         "--root",
         str(tmp_path / "market"),
     )
     run_tool(
-        monkeypatch,
-        "make_synthetic_dataset.py",
+        "make_synthetic_dataset",
         str(tmp_path / "synthetic"),
         "--image-size",
         "32",

@@ -1,7 +1,6 @@
 """Faults injected into generation: SIGKILL at a random point of `tools/generate.py`, a second
 generator on the same output folder. Every visible result is whole; the next run completes."""
 
-import importlib.util
 import os
 import random
 import signal
@@ -60,9 +59,8 @@ def test_generation_killed_at_a_random_point_leaves_only_whole_images(synthetic_
 
 def test_a_second_generator_on_the_same_folder_is_refused(synthetic_root, generator_file,
                                                            tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("generate", REPO / "tools" / "generate.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    from dptn_tf.cli import generate as tool
+
     out = tmp_path / "results"
     with exclusive_directory(out, "generate.py"):
         assert tool.main(generate_args(synthetic_root, generator_file, out)) == 1

@@ -1,6 +1,5 @@
 """`tools/evaluate.py` end to end on synthetic results, and its answers to bad input."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -25,15 +24,12 @@ from dptn_tf.metrics import (
     score_pairs,
 )
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "evaluate.py"
-
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("evaluate_tool", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from dptn_tf.cli import evaluate
+
+    return evaluate
 
 
 @pytest.fixture(scope="module")

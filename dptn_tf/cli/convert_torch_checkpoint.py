@@ -1,0 +1,64 @@
+"""Convert official DPTN PyTorch checkpoints into Keras `.keras` models.
+
+    python tools/convert_torch_checkpoint.py latest_net_G.pth \
+        --discriminator latest_net_D.pth --out converted/
+
+writes `converted/generator.keras` (the inference generator: `{source_image, source_pose,
+target_pose}` -> generated target) and, with `--discriminator`, `converted/discriminator.keras`.
+Nothing is written unless every tensor of every given checkpoint fits and is finite; a bad file
+gets one line naming it and what it holds (the file is read with `weights_only=True`, so no
+pickled code ever runs). Temporaries a killed conversion left in `--out` go at the next start.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("generator", type=Path, help="official generator state dict (.pth)")
+    parser.add_argument("--discriminator", type=Path, help="official discriminator state dict (.pth)")
+    parser.add_argument("--nhead", type=int, default=2,
+                        help="attention heads of the PTM (not stored in the weights; default 2)")
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    add_verbose_flag(parser)
+    args = parser.parse_args(argv)
+    quiet_tensorflow(args.verbose)
+    from dptn_tf.convert import (
+        CheckpointError,
+        import_discriminator,
+        import_generator,
+        load_torch_state_dict,
+    )
+    from dptn_tf.files.atomic import atomic_path
+    from dptn_tf.files.directory_lock import DirectoryInUseError, exclusive_directory
+    from dptn_tf.files.finite import NonFiniteError, model_weights, require_finite
+    from dptn_tf.models import inference_generator
+
+    try:
+        generator, config = import_generator(load_torch_state_dict(args.generator), args.nhead)
+        models = {"generator.keras": inference_generator(generator)}
+        if args.discriminator:
+            discriminator, config = import_discriminator(
+                load_torch_state_dict(args.discriminator), config)
+            models["discriminator.keras"] = discriminator
+        for name, model in models.items():
+            require_finite(model_weights(model), str(args.out / name))
+        with exclusive_directory(args.out, "convert_torch_checkpoint.py"):
+            for name, model in models.items():
+                with atomic_path(args.out / name) as temporary:
+                    model.save(temporary)
+                trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
+                print(f"wrote {args.out / name} ({trainable:,} trainable parameters)")
+    except (CheckpointError, FileNotFoundError, NonFiniteError, DirectoryInUseError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"model settings: {config}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
