@@ -15,7 +15,7 @@ from dptn_tf.convert import (
 )
 
 torch = pytest.importorskip("torch", reason="the PyTorch reference needs torch")
-import torch_reference  # noqa: E402  (this folder is on sys.path: pytest prepends it)
+from helpers import torch_reference  # noqa: E402  (after the torch skip above)
 
 REPO = Path(__file__).resolve().parents[2]
 TOLERANCE = 1e-4

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 torch = pytest.importorskip("torch", reason="writing .pth files needs torch")
-import torch_reference  # noqa: E402  (this folder is on sys.path: pytest prepends it)
+from helpers import torch_reference  # noqa: E402  (after the torch skip above)
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = dict(ngf=16, img_f=64, layers=3, num_blocks=1, num_cabs=1, num_ttbs=1)

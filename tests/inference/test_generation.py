@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dptn_tf.config import DataConfig, ModelConfig
+from dptn_tf.config import DataConfig
 from dptn_tf.data import decode_rgb, load_split
 from dptn_tf.inference.attention_maps import point_attention
 from dptn_tf.inference.generation import (
@@ -17,17 +17,8 @@ from dptn_tf.inference.generation import (
     result_name,
     to_saved_uint8,
 )
-from dptn_tf.models import build_generator
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1, num_ttbs=1)
-
-
-@pytest.fixture(scope="module")
-def generator_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("generator") / "generator.keras"
-    build_generator(TINY).save(path)  # a training generator: the tools accept it too
-    return path
 
 
 def _data_config(root, load_size=(64, 64)):

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import tensorflow as tf
-from test_generation import generator_file  # noqa: F401 - a fixture
 
 from dptn_tf.data import load_split
 from dptn_tf.files.atomic import TEMPORARY_NAME

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_training import compiled_model, random_batch, tiny_config
+from helpers.training import compiled_model, random_batch, tiny_config
 
 from dptn_tf.training.backups import Backup, NonFiniteTrainingError, StopOnNonFiniteLoss
 from dptn_tf.training.summaries import SAMPLE_COLUMNS, SampleImages

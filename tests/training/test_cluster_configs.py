@@ -3,7 +3,7 @@
 import json
 
 import yaml
-from test_train_cli import REPO
+from helpers.train_cli import REPO
 
 from dptn_tf.cli import train
 

@@ -19,8 +19,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_train_cli import REPO, backed_up_iterations, command, run, summaries
-from test_training import random_batch, tiny_config
+from helpers.train_cli import REPO, backed_up_iterations, command, run, summaries
+from helpers.training import random_batch, tiny_config
 
 from dptn_tf.data.synthetic import make_synthetic_dataset
 from dptn_tf.training import build_dptn, make_optimizers

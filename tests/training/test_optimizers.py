@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_training import compiled_model, fit_one_step, random_batch, tiny_config
+from helpers.training import compiled_model, fit_one_step, random_batch, tiny_config
 
 from dptn_tf import training
 from dptn_tf.config import load_config

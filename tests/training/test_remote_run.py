@@ -9,7 +9,7 @@ import uuid
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_train_cli import REPO, command
+from helpers.train_cli import REPO, command
 
 sys.path.insert(0, str(REPO))  # the entry points are scripts beside the package
 import export_savedmodel

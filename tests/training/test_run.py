@@ -5,7 +5,7 @@ import contextlib
 import json
 
 import pytest
-from test_training import TINY_MODEL
+from helpers.training import TINY_MODEL
 
 from dptn_tf.config import load_config
 from dptn_tf.training import run

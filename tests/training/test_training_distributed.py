@@ -1,10 +1,12 @@
 """One step on two replicas (the CPU split into two logical devices) equals one step on one.
 
 The logical devices must be configured before TensorFlow initialises, so the comparison runs in
-a child process: this file, executed as a script, prints the figures as JSON.
+a child process: this file, executed as a script (with `tests/` on its PYTHONPATH, for the
+shared helpers), prints the figures as JSON.
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +18,11 @@ TOLERANCE = 1e-5
 
 @pytest.mark.slow
 def test_two_replicas_update_the_weights_as_one():
+    tests = str(Path(__file__).resolve().parents[1])
+    paths = [tests, *filter(None, [os.environ.get("PYTHONPATH")])]
     result = subprocess.run([sys.executable, __file__], capture_output=True, text=True,
-                            timeout=600, check=False)
+                            timeout=600, check=False,
+                            env=os.environ | {"PYTHONPATH": os.pathsep.join(paths)})
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["replicas"] == [1, 2]
@@ -73,7 +78,7 @@ def main():
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-    from test_training import random_batch, tiny_config
+    from helpers.training import random_batch, tiny_config
 
     config = tiny_config()  # with the perceptual losses, on random VGG features
     batch = random_batch(batch_size=4)
@@ -93,5 +98,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).parent))  # for test_training's helpers
     main()

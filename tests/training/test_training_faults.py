@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_training import TINY_MODEL, compiled_model, random_batch, tiny_config
+from helpers.training import TINY_MODEL, compiled_model, random_batch, tiny_config
 
 from dptn_tf.config import load_config
 from dptn_tf.files.atomic import TEMPORARY_NAME
