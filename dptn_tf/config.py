@@ -31,7 +31,7 @@ def resumable(default):
 
 @dataclass
 class ModelConfig:
-    """Generator and discriminator hyper-parameters (official defaults, `../shared/DESIGN.md`)."""
+    """Generator and discriminator hyper-parameters (official defaults, `docs/design.md`)."""
 
     ngf: int = 64
     img_f: int = 512

@@ -2,7 +2,7 @@
 
 The data pipeline, the export's serving signature and every tool call `keypoints_to_heatmaps`,
 so the network always sees poses rendered by the same arithmetic as the official code
-(`../shared/DESIGN.md`, "Pose heatmaps").
+(`docs/design.md`, "Pose heatmaps").
 """
 
 from __future__ import annotations
