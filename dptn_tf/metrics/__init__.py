@@ -24,7 +24,6 @@ from dptn_tf.metrics.images import (
     ground_truth_name,
     list_images,
     pair_with_ground_truth,
-    read_image,
 )
 from dptn_tf.metrics.inception import build_inception_v3, load_inception_v3
 from dptn_tf.metrics.lpips import build_lpips, load_lpips
@@ -54,7 +53,6 @@ __all__ = [
     "pad_to_256",
     "pair_with_ground_truth",
     "psnr",
-    "read_image",
     "score_pairs",
     "ssim",
     "ssim_256",

@@ -23,7 +23,8 @@ from dptn_tf.data.patn import read_annotations
 from dptn_tf.files import weight_files
 from dptn_tf.metrics import fid, image_quality
 from dptn_tf.metrics.body_mask import body_mask
-from dptn_tf.metrics.images import pair_with_ground_truth, read_image
+from dptn_tf.data import read_rgb
+from dptn_tf.metrics.images import pair_with_ground_truth
 from dptn_tf.metrics.inception import VARIANTS, load_inception_v3
 from dptn_tf.metrics.lpips import load_lpips
 
@@ -53,7 +54,7 @@ def _read_pair_batch(pairs, shape) -> tuple[np.ndarray, np.ndarray]:
     """uint8 (N, H, W, 3) generated and ground-truth batches; every image must have `shape`."""
     generated, ground_truth = [], []
     for generated_file, truth_file in pairs:
-        image, truth = read_image(generated_file), read_image(truth_file)
+        image, truth = read_rgb(generated_file), read_rgb(truth_file)
         if image.shape != truth.shape:
             raise ValueError(
                 f"size mismatch: generated {generated_file} is {image.shape[0]}x{image.shape[1]}, "
@@ -89,7 +90,7 @@ def score_pairs(
     masks = None
     if lpips_model is not None and annotations is not None:
         masks = _masks(pairs, annotations)
-    shape = read_image(pairs[0][0]).shape
+    shape = read_rgb(pairs[0][0]).shape
     names = [*PIXEL_METRICS] + (["lpips"] if lpips_model is not None else [])
     names += ["masked_lpips"] if masks is not None else []
     scores = {name: [] for name in names}

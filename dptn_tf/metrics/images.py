@@ -1,7 +1,7 @@
-"""Which files are evaluated, and how they are read.
+"""Which files are evaluated.
 
 The official script globs `*.jpg` and `*.png` and reads them with imageio (Pillow), which
-`decode_rgb` matches pixel for pixel. Generated images are named
+`dptn_tf.data.read_rgb` matches pixel for pixel. Generated images are named
 `<from stem>_2_<to stem>_vis.jpg` and each is compared with `<to stem>.jpg` of the ground-truth
 folder. Lists are sorted so every run (and the images the FID batching leaves out) is the same.
 """
@@ -9,11 +9,6 @@ folder. Lists are sorted so every run (and the images the FID batching leaves ou
 from __future__ import annotations
 
 from pathlib import Path
-
-import numpy as np
-import tensorflow as tf
-
-from dptn_tf.data.images import decode_rgb
 
 IMAGE_SUFFIXES = (".jpg", ".png")  # what the script globs
 _PAIR_SEPARATOR = "_2_"
@@ -29,14 +24,6 @@ def list_images(folder: str | Path) -> list[Path]:
     if not files:
         raise ValueError(f"{folder}: no {'/'.join(IMAGE_SUFFIXES)} images")
     return files
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """One image file -> uint8 (H, W, 3), or an error naming the file."""
-    try:
-        return decode_rgb(tf.io.read_file(str(path))).numpy()
-    except tf.errors.InvalidArgumentError:
-        raise ValueError(f"{path}: cannot decode as a JPEG or PNG image") from None
 
 
 def ground_truth_name(generated: str | Path) -> str:

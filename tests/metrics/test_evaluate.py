@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-from test_networks import (
+from helpers.networks import (
     alexnet_state_dict,
     inception_state_dict,
     lpips_linear_state_dict,
@@ -15,12 +15,12 @@ from test_networks import (
     save,
 )
 
+from dptn_tf.data import read_rgb
 from dptn_tf.metrics import (
     body_mask,
     load_lpips,
     pad_to_256,
     pair_with_ground_truth,
-    read_image,
     score_pairs,
 )
 
@@ -99,7 +99,7 @@ def test_fashion_evaluation_writes_the_table_and_json(tool, weights_dir, tmp_pat
     assert result["metrics"]["lpips"] > 0 and result["metrics"]["fid"] > 0
 
     # The pixel metrics are scikit-image's on the white-padded pairs, matched by name.
-    pairs = [(read_image(g) / 255.0, read_image(tmp_path / "test" / f"to{i}.jpg") / 255.0)
+    pairs = [(read_rgb(g) / 255.0, read_rgb(tmp_path / "test" / f"to{i}.jpg") / 255.0)
              for i, g in enumerate(sorted((tmp_path / "generated").iterdir()))]  # fmt: skip
     padded = [(pad_to_256(g[None])[0], pad_to_256(t[None])[0]) for g, t in pairs]
     expected_ssim = np.mean(
@@ -153,10 +153,10 @@ def test_images_decode_pixel_for_pixel_as_pillow_which_the_official_script_reads
     Image.fromarray(image).convert("RGBA").save(tmp_path / "b.png")
     for name in ("a.jpg", "b.png"):
         expected = np.asarray(Image.open(tmp_path / name).convert("RGB"))
-        np.testing.assert_array_equal(read_image(tmp_path / name), expected)
+        np.testing.assert_array_equal(read_rgb(tmp_path / name), expected)
     (tmp_path / "c.jpg").write_bytes(b"not an image")
-    with pytest.raises(ValueError, match=r"c.jpg: cannot decode as a JPEG or PNG image"):
-        read_image(tmp_path / "c.jpg")
+    with pytest.raises(ValueError, match=r"c.jpg: not a JPEG, PNG, BMP or GIF image"):
+        read_rgb(tmp_path / "c.jpg")
 
 
 def test_missing_and_misnamed_results_are_named(tmp_path):
