@@ -40,8 +40,14 @@ def atomic_path(path: str | Path):
         remove(temporary)
 
 
-def remove_leftovers(directory: str | Path) -> list[str | Path]:
-    """Delete the temporaries of `atomic_path` in `directory` (not below it); -> what went
+def is_temporary(name: str, path: str) -> bool:
+    """Whether `name` is a temporary of `atomic_path`."""
+    return TEMPORARY_NAME.fullmatch(name) is not None
+
+
+def remove_leftovers(directory: str | Path, is_leftover=is_temporary) -> list[str | Path]:
+    """Delete the entries of `directory` (not below it) that `is_leftover(name, path)` calls
+    leftovers of a killed write, by default the temporaries of `atomic_path`; -> what went
     (`Path`s for a local directory, strings for a URL).
 
     Only call it while no other process may be writing `directory` (while holding it with
@@ -50,9 +56,9 @@ def remove_leftovers(directory: str | Path) -> list[str | Path]:
     directory = str(directory)
     if not tf.io.gfile.isdir(directory):
         return []
-    leftovers = sorted(tf.io.gfile.join(directory, name.rstrip("/"))
-                       for name in tf.io.gfile.listdir(directory)
-                       if TEMPORARY_NAME.fullmatch(name.rstrip("/")))
+    entries = [(name.rstrip("/"), tf.io.gfile.join(directory, name.rstrip("/")))
+               for name in tf.io.gfile.listdir(directory)]
+    leftovers = sorted(path for name, path in entries if is_leftover(name, path))
     for path in leftovers:
         remove(path)
     return leftovers if is_url(directory) else [Path(path) for path in leftovers]

@@ -18,7 +18,6 @@ import uuid
 import keras
 import tensorflow as tf
 
-from dptn_tf.files.atomic import remove
 from dptn_tf.files.finite import describe, non_finite_names
 from dptn_tf.training.distribute import broadcast_from_chief, is_chief, is_multi_worker
 from dptn_tf.training.model import global_step
@@ -143,26 +142,13 @@ class Backup(keras.callbacks.Callback):
                 "lower the learning rate (--set train.lr=...) or check the data.")
 
 
-def remove_backup_leftovers(directory) -> list[str]:
-    """Delete what a killed save leaves in a backup directory; -> what went.
-
-    TensorFlow stages a backup in `<name>_temp/` and the `checkpoint` file in
-    `checkpoint.tmp<hex>`. Backups the `checkpoint` file does not list are left alone: they are
-    never read, and the next save of their number replaces them. Call it only while holding the
-    run directory.
-    """
-    directory = str(directory)
-    if not tf.io.gfile.isdir(directory):
-        return []
-    leftovers = []
-    for name in (entry.rstrip("/") for entry in tf.io.gfile.listdir(directory)):
-        path = tf.io.gfile.join(directory, name)
-        if name.startswith("checkpoint.tmp") or (name.endswith("_temp")
-                                                 and tf.io.gfile.isdir(path)):
-            leftovers.append(path)
-    for path in sorted(leftovers):
-        remove(path)
-    return sorted(leftovers)
+def is_backup_leftover(name: str, path: str) -> bool:
+    """Whether `name` is what a killed save leaves in a backup directory: TensorFlow stages a
+    backup in `<name>_temp/` and the `checkpoint` file in `checkpoint.tmp<hex>`. Backups the
+    `checkpoint` file does not list are not: they are never read, and the next save of their
+    number replaces them."""
+    return name.startswith("checkpoint.tmp") or (name.endswith("_temp")
+                                                 and tf.io.gfile.isdir(path))
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):

@@ -21,7 +21,7 @@ from dptn_tf.config import Config, load_config
 from dptn_tf.files.atomic import is_url, remove_leftovers, write_atomically
 from dptn_tf.files.directory_lock import exclusive_directory
 from dptn_tf.files.text import read_utf8
-from dptn_tf.training.backups import remove_backup_leftovers
+from dptn_tf.training.backups import is_backup_leftover
 
 # What a run directory holds (besides the lock and the temporaries of killed writes).
 CONFIG_NAME = "config.yaml"  # the resolved configuration
@@ -50,7 +50,8 @@ def hold_run_directory(run_dir: str | Path):
     with exclusive_directory(run_dir, "train.py") as removed:
         if not is_url(run_dir):  # object stores have no lock: a live run's files look the same
             removed += [*remove_leftovers(tf.io.gfile.join(run_dir, SAMPLES_DIR)),
-                        *remove_backup_leftovers(tf.io.gfile.join(run_dir, BACKUP_DIR))]
+                        *remove_leftovers(tf.io.gfile.join(run_dir, BACKUP_DIR),
+                                          is_backup_leftover)]
         if removed:
             print(f"Removed {len(removed)} temporary file(s) a killed run left in {run_dir}: "
                   + ", ".join(os.path.relpath(str(path), run_dir) for path in removed))
