@@ -27,6 +27,7 @@ from dptn_tf.config import load_config
 from dptn_tf.console import image_size
 from dptn_tf.files.finite import non_finite_names
 from dptn_tf.training.backups import Backup, StopOnNonFiniteLoss
+from machine import random_batch
 
 # Steps per epoch of the official settings (training pairs / batch 32) and of the quickstart.
 EPOCH_LENGTHS = {"quickstart (50)": 50, "Market-1501": 263_632 // 32,
@@ -75,10 +76,7 @@ def main(argv=None) -> None:
     if args.no_vgg:
         overrides += ["loss.lambda_content=0", "loss.lambda_style=0"]
     config = load_config(args.config, overrides)
-    rng = np.random.default_rng(0)
-    batch = {name: rng.uniform(-1, 1, (args.batch, *args.size, c)).astype("float32")
-             for name, c in (("source_image", 3), ("target_image", 3), ("source_pose", 18),
-                             ("target_pose", 18))}
+    batch = random_batch(args.batch, args.size)
     data = tf.data.Dataset.from_tensors(batch).repeat()
     model = training.build_dptn(config)
     model.compile(*training.make_optimizers(config.train, steps_per_epoch=args.steps))

@@ -17,19 +17,15 @@ import argparse
 import statistics
 import time
 
-import numpy as np
 import tensorflow as tf
-from machine import GemmPeak, configure_threads, describe, graph_gflops
+from machine import GemmPeak, configure_threads, describe, graph_gflops, random_batch
 
 from dptn_tf.console import image_size
 
-INPUTS = {"source_image": 3, "source_pose": 18, "target_pose": 18}
-
-
 def _inputs(batch, height, width):
-    rng = np.random.default_rng(0)
-    return {name: tf.constant(rng.uniform(-1 if c == 3 else 0, 1, (batch, height, width, c)),
-                              tf.float32) for name, c in INPUTS.items()}
+    arrays = random_batch(batch, (height, width), names=("source_image", "source_pose",
+                                                         "target_pose"))
+    return {name: tf.constant(value) for name, value in arrays.items()}
 
 
 def time_generator(forward, inputs, repeats: int, peak: GemmPeak) -> list[float]:

@@ -5,6 +5,8 @@
   inter-op thread only makes two ops fight over the same cores.
 - `GemmPeak`: the best float32 matrix-multiply rate TensorFlow reaches here, sampled between
   the timed runs of the work it is compared with (same threads, same load).
+- `random_batch(batch, size)`: a training batch of random images in [-1, 1] and pose maps in
+  [0, 1], for timing (the work does not depend on the values).
 - `graph_gflops(concrete_function)`: the multiply-adds (x2) of every convolution, matrix product
   and einsum in a traced function, forward and backward ops alike; elementwise work is left out,
   as is usual for "model FLOPs".
@@ -21,6 +23,16 @@ import tensorflow as tf
 from tensorflow.python.framework import ops
 
 tf.get_logger().setLevel("ERROR")  # the flop statistics print deprecation notices
+
+BATCH_CHANNELS = {"source_image": 3, "target_image": 3, "source_pose": 18, "target_pose": 18}
+
+
+def random_batch(batch: int, size, seed: int = 0, names=tuple(BATCH_CHANNELS)) -> dict:
+    """float32 numpy arrays `[batch, H, W, channels]` for `names` (default: a training batch)."""
+    rng = np.random.default_rng(seed)
+    return {name: rng.uniform(-1 if BATCH_CHANNELS[name] == 3 else 0, 1,
+                              (batch, *size, BATCH_CHANNELS[name])).astype("float32")
+            for name in names}
 
 
 def describe() -> str:

@@ -30,6 +30,7 @@ def measure(args) -> dict:
     """One worker's part (TF_CONFIG is set): -> its figures."""
     import numpy as np
     import tensorflow as tf
+    from machine import random_batch
 
     from dptn_tf import training
     from dptn_tf.config import load_config
@@ -40,10 +41,7 @@ def measure(args) -> dict:
     with strategy.scope():
         model = training.build_dptn(config)
         model.compile(*training.make_optimizers(config.train, steps_per_epoch=1000))
-    rng = np.random.default_rng(0)
-    batch = {name: rng.uniform(-1, 1, (args.batch, *args.size, channels)).astype("float32")
-             for name, channels in (("source_image", 3), ("target_image", 3),
-                                    ("source_pose", 18), ("target_pose", 18))}
+    batch = random_batch(args.batch, args.size)
     batches = strategy.distribute_datasets_from_function(
         lambda _: tf.data.Dataset.from_tensors(batch).repeat())
     model.fit(batches, steps_per_epoch=args.warmup, verbose=0)

@@ -27,8 +27,8 @@ QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "synthetic.yaml"
 def build(config, precision: str, batch_size: int):
     """(name, compiled model, repeating dataset) for one variant."""
     import keras
-    import numpy as np
     import tensorflow as tf
+    from machine import random_batch
 
     from dptn_tf import training
     from dptn_tf.training.distribute import set_precision
@@ -40,11 +40,7 @@ def build(config, precision: str, batch_size: int):
                       jit_compile=precision.endswith("xla"))
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    rng = np.random.default_rng(0)
-    size = tuple(config.data.load_size)
-    batch = {name: rng.uniform(-1, 1, (batch_size, *size, channels)).astype("float32")
-             for name, channels in (("source_image", 3), ("target_image", 3),
-                                    ("source_pose", 18), ("target_pose", 18))}
+    batch = random_batch(batch_size, tuple(config.data.load_size))
     return model, tf.data.Dataset.from_tensors(batch).repeat()
 
 

@@ -21,9 +21,8 @@ import statistics
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
-from machine import GemmPeak, configure_threads, describe, graph_gflops
+from machine import GemmPeak, configure_threads, describe, graph_gflops, random_batch
 
 from dptn_tf.console import image_size
 
@@ -34,10 +33,7 @@ def measure_step(config, size, batch_size: int, steps: int, peak: GemmPeak, warm
     """-> (step times in seconds, GFLOP of one step)."""
     from dptn_tf import training
 
-    rng = np.random.default_rng(0)
-    batch = {name: rng.uniform(-1, 1, (batch_size, *size, channels)).astype("float32")
-             for name, channels in (("source_image", 3), ("target_image", 3),
-                                    ("source_pose", 18), ("target_pose", 18))}
+    batch = random_batch(batch_size, size)
     model = training.build_dptn(config)
     model.compile(*training.make_optimizers(config.train, steps_per_epoch=1000),
                   jit_compile=config.train.jit_compile)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import site
 import statistics
 import subprocess
 import sys
@@ -34,7 +35,7 @@ from pathlib import Path
 DEFAULT_MIRROR = "/work/.mirror/PangzeCheung+Dual-task-Pose-Transformer-Network/repo"
 VGG19_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
              512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]  # fmt: skip
-# name, height, width, batch, discriminator layers, loss weights (DESIGN.md "Training")
+# name, height, width, batch, discriminator layers, loss weights (docs/design.md, "Training")
 TRAINING_CASES = (
     ("Market-1501 128x64, batch 4", 128, 64, 4, 3,
      {"lambda_rec": 2.0, "lambda_g": 5.0, "t_s_ratio": 0.8}),
@@ -82,7 +83,7 @@ def import_official(root: Path, torch):
              "util.util": types.ModuleType("util.util")}
     for name, module in stubs.items():
         sys.modules.setdefault(name, module)
-    sys.path.insert(0, str(root))
+    site.addsitedir(str(root))  # the official code's root, where its packages are
     import util  # the official package; its stubbed submodules are set on it below
 
     util.pose_utils, util.util = stubs["util.pose_utils"], stubs["util.util"]
@@ -102,15 +103,6 @@ def official_options(height, width, dis_layers, losses, lr=2e-4):
         lambda_g=losses["lambda_g"], lambda_content=0.5, lambda_style=500.0,
         lr_policy="lambda", niter=100, niter_decay=100, iter_start=1, continue_train=False,
         verbose=False, image_nc=3, structure_nc=18, device="cpu", which_epoch="latest")
-
-
-def random_batch(batch, height, width, seed=0):
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    return {name: rng.uniform(-1 if channels == 3 else 0, 1, (batch, height, width, channels))
-            .astype("float32") for name, channels in (("source_image", 3), ("target_image", 3),
-                                                      ("source_pose", 18), ("target_pose", 18))}
 
 
 def _nchw(torch, array):
@@ -168,6 +160,7 @@ def _same_vgg(official, torch):
 def training_case(dptn_model, torch, case, rounds: int) -> dict:
     """One official `optimize_parameters` against one `fit` train step, interleaved."""
     import tensorflow as tf
+    from machine import random_batch
 
     from dptn_tf.config import LossConfig, TrainConfig
     from dptn_tf.training import DPTN, LOSS_NAMES, make_optimizers
@@ -178,7 +171,7 @@ def training_case(dptn_model, torch, case, rounds: int) -> dict:
     generator, discriminator = _same_networks(official)
     model = DPTN(generator, discriminator, _same_vgg(official, torch), LossConfig(**losses))
     model.compile(*make_optimizers(TrainConfig(), steps_per_epoch=1000))
-    data = random_batch(batch, height, width)
+    data = random_batch(batch, (height, width))
     dataset = iter(tf.data.Dataset.from_tensors(data).repeat())
     model.make_train_function()
 
@@ -205,6 +198,7 @@ def inference_case(dptn_model, torch, case, rounds: int) -> dict:
     """The official generator's test-time forward against dptn-tf's inference generator."""
     import numpy as np
     import tensorflow as tf
+    from machine import random_batch
 
     from dptn_tf.models import inference_generator
 
@@ -213,7 +207,7 @@ def inference_case(dptn_model, torch, case, rounds: int) -> dict:
     official = dptn_model.DPTNModel(official_options(height, width, 4, TRAINING_CASES[1][5]))
     official.net_G.eval()
     generator = inference_generator(_same_networks(official)[0])
-    data = random_batch(batch, height, width)
+    data = random_batch(batch, (height, width))
     names = ("source_image", "source_pose", "target_pose")
     torch_inputs = [_nchw(torch, data[k]) for k in names]
     tf_inputs = {k: tf.constant(data[k]) for k in names}
