@@ -7,6 +7,7 @@ from dptn_tf.layers.attention_sublayer import AttentionSublayer
 from dptn_tf.layers.batch_split import BatchSplit
 from dptn_tf.layers.context_augment_block import ContextAugmentBlock
 from dptn_tf.layers.feedforward import FeedForward
+from dptn_tf.layers.image_frame import ImageFrame
 from dptn_tf.layers.instance_norm import InstanceNormalization
 from dptn_tf.layers.padding import ReflectionPadding2D
 from dptn_tf.layers.pose_transformer import PoseTransformerModule
@@ -18,6 +19,7 @@ __all__ = [
     "BatchSplit",
     "ContextAugmentBlock",
     "FeedForward",
+    "ImageFrame",
     "InstanceNormalization",
     "PoseTransformerModule",
     "ReflectionPadding2D",

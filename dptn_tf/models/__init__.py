@@ -9,6 +9,7 @@ from dptn_tf.models.encoders import build_shared_encoder, build_source_encoder
 from dptn_tf.models.generator import (
                                       INPUT_NAMES,
                                       build_generator,
+                                      frame_of,
                                       generator_parts,
                                       inference_generator,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "build_generator",
     "build_shared_encoder",
     "build_source_encoder",
+    "frame_of",
     "generator_parts",
     "inference_generator",
 ]

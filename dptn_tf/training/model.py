@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 
 from dptn_tf import models
-from dptn_tf.config import Config, LossConfig, ModelConfig, TrainConfig
+from dptn_tf.config import Config, LossConfig, TrainConfig
 from dptn_tf.models.generator import INPUT_NAMES
 from dptn_tf.training import distribute, losses
 from dptn_tf.training.keras_internals import NoSymbolicBuild
@@ -234,20 +234,21 @@ def make_optimizers(config: TrainConfig, steps_per_epoch: int):
     return adam(1.0, "generator_optimizer"), adam(config.d_lr_ratio, "discriminator_optimizer")
 
 
-def float32_inference_generator(generator: keras.Model, config: ModelConfig) -> keras.Model:
-    """The inference generator of `generator`'s weights, computing in float32.
+def float32_inference_generator(generator: keras.Model, config: Config) -> keras.Model:
+    """The inference generator of `generator`'s weights, computing in float32, recording the
+    data's geometry (`config.data`), so that its `.keras` file describes itself.
 
     A mixed-precision run's generator computes in float16/bfloat16; the exported model should
     not depend on the hardware it was trained on, so its layers are rebuilt in float32 (the
     variables already are) and the trained weights copied in.
     """
-    if generator.dtype_policy.name == "float32":
-        return models.inference_generator(generator)
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
-        exported = models.build_generator(config)
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
-    exported.set_weights(generator.get_weights())
-    return models.inference_generator(exported)
+    if generator.dtype_policy.name != "float32":
+        previous = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy("float32")
+        try:
+            exported = models.build_generator(config.model)
+        finally:
+            keras.mixed_precision.set_global_policy(previous)
+        exported.set_weights(generator.get_weights())
+        generator = exported
+    return models.inference_generator(generator, frame=config.data)

@@ -195,7 +195,7 @@ def finalize(config: Config, setup: Setup, model: DPTN) -> dict:
     print(report(figures))
     if setup.chief:
         generator_path = run_file(config, GENERATOR_NAME)
-        generator = float32_inference_generator(model.generator, config.model)
+        generator = float32_inference_generator(model.generator, config)
         require_finite(model_weights(generator), generator_path)
         with atomic_path(generator_path) as temporary:
             generator.save(temporary)

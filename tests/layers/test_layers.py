@@ -10,6 +10,7 @@ from dptn_tf.layers import (
     BatchSplit,
     ContextAugmentBlock,
     FeedForward,
+    ImageFrame,
     InstanceNormalization,
     PoseTransformerModule,
     ReflectionPadding2D,
@@ -130,7 +131,7 @@ def _roundtrip(layer):
 
 def test_blocks_serialize_every_constructor_argument():
     for layer in (InstanceNormalization(epsilon=1e-3, precision="float64"),
-                  ReflectionPadding2D(2), BatchSplit(3),
+                  ReflectionPadding2D(2), BatchSplit(3), ImageFrame((256, 256), (256, 176), 6.0),
                   SpectralNormConv2D(4, 3, strides=2, padding=1, use_bias=False, power_iterations=2),
                   ContextAugmentBlock(4, feedforward_dim=16, negative_slope=0.2, epsilon=1e-3),
                   TextureTransferBlock(4, feedforward_dim=16, negative_slope=0.2, epsilon=1e-3),

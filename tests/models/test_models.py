@@ -4,10 +4,12 @@ import keras
 import numpy as np
 import pytest
 
-from dptn_tf.config import ModelConfig
+import dptn_tf.layers  # noqa: F401 (registers the custom layers for load_model)
+from dptn_tf.config import DataConfig, ModelConfig
 from dptn_tf.models import (
     build_discriminator,
     build_generator,
+    frame_of,
     generator_parts,
     inference_generator,
 )
@@ -116,3 +118,19 @@ def test_discriminator_training_call_advances_the_power_iteration():
     np.testing.assert_array_equal(u.numpy(), before)
     discriminator(image, training=True)
     assert not np.allclose(u.numpy(), before)
+
+
+def test_an_inference_generator_carries_its_frame_through_its_keras_file(tmp_path):
+    generator = build_generator(TINY)
+    assert frame_of(generator) is None and frame_of(inference_generator(generator)) is None
+    frame = DataConfig(load_size=(64, 32), old_size=(48, 32), sigma=3.0)
+    framed = inference_generator(generator, frame)
+    inputs = _inputs(1, 64, 32)
+    np.testing.assert_array_equal(framed(inputs), inference_generator(generator)(inputs))
+    path = tmp_path / "generator.keras"
+    framed.save(path)
+    loaded = keras.saving.load_model(path)
+    for model in (loaded, inference_generator(loaded)):  # re-wired, it keeps its frame
+        found = frame_of(model)
+        assert (found.load_size, found.old_size, found.sigma) == ((64, 32), (48, 32), 3.0)
+    np.testing.assert_array_equal(loaded(inputs), framed(inputs))

@@ -147,7 +147,7 @@ def test_mixed_precision_trains(policy):
     assert int(model.generator_optimizer.iterations) == 1
     # What train.py exports computes in float32, with the trained weights.
     config = tiny_config()
-    exported = training.float32_inference_generator(model.generator, config.model)
+    exported = training.float32_inference_generator(model.generator, config)
     conv = exported.get_layer("decoder").get_layer("output_conv")
     assert conv.dtype_policy.name == "float32"
     np.testing.assert_array_equal(conv.kernel.numpy(), model.generator.get_layer("decoder")
