@@ -13,7 +13,7 @@ ALLOWED = {
     "config": {"files"},
     "console": set(),
     "files": set(),
-    "pose": {"files"},
+    "pose": {"files", "console"},
     "layers": set(),
     "visualization": {"pose"},
     "models": {"config", "layers"},
