@@ -27,6 +27,12 @@ except SystemExit as exit:
     code = exit.code
 print(json.dumps({"code": code, "imported": [m for m in %r if m in sys.modules]}))
 """ % (HEAVY,)
+# The same for a module run with `python -m` (the demo); gradio counts as heavy there too.
+HELP_MODULE_PROBE = HELP_PROBE.replace(
+    'runpy.run_path(sys.argv[0], run_name="__main__")',
+    'runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)').replace(
+    "sys.path.insert(0, str(__import__(\"pathlib\").Path(sys.argv[0]).parent))\n", "").replace(
+    repr(HEAVY), repr(HEAVY + ("gradio",)))
 
 
 def environment(**changes) -> dict:
@@ -34,9 +40,12 @@ def environment(**changes) -> dict:
     return env | changes
 
 
-@pytest.mark.parametrize("entry_point", ENTRY_POINTS)
+@pytest.mark.parametrize("entry_point", ENTRY_POINTS + ["-m dptn_tf.demo"])
 def test_help_answers_before_tensorflow_loads(entry_point):
-    result = subprocess.run([sys.executable, "-c", HELP_PROBE, str(REPO / entry_point)],
+    probe = HELP_MODULE_PROBE if entry_point.startswith("-m ") else HELP_PROBE
+    target = entry_point.removeprefix("-m ") if probe is HELP_MODULE_PROBE else str(
+        REPO / entry_point)
+    result = subprocess.run([sys.executable, "-c", probe, target],
                             capture_output=True, text=True, timeout=120, cwd=REPO, check=True)
     *usage, report = result.stdout.strip().splitlines()
     assert json.loads(report) == {"code": 0, "imported": []}

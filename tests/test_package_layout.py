@@ -24,6 +24,8 @@ ALLOWED = {
     "metrics": {"config", "files", "pose", "data", "convert"},
     "inference": {"config", "files", "pose", "layers", "models", "data"},
     "serving": {"config", "files", "pose", "models", "data", "inference"},
+    "demo": {"config", "console", "files", "pose", "visualization", "data", "inference",
+             "serving"},
 }
 
 
