@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 from dptn_tf.pose.photos import upright_bytes
 from dptn_tf.serving.rest_client import SIGNATURE, ServingError, as_result, predict_rest
 
@@ -164,11 +165,14 @@ def main(argv=None) -> int:
     parser.add_argument("--weights-dir", type=Path, help="where the BlazePose files are")
     parser.add_argument("--out", type=Path, required=True, help="where to write the PNG result")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
     from_photos = args.source_keypoints is None or args.target_photo is not None
     if from_photos and args.frame is None:
         parser.error("keypoints from photos (no --source-keypoints, or --target-photo) need "
                      "--frame HxW, the model's annotation size (e.g. 256x176 for DeepFashion)")
+    if from_photos or args.grpc:  # BlazePose and gRPC load TensorFlow; plain REST does not
+        quiet_tensorflow(args.verbose)
 
     try:
         source = target = None
