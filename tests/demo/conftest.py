@@ -7,6 +7,7 @@ so; on CI (`$CI` set), where `.ci/run` installs them, they fail instead.
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +24,10 @@ from dptn_tf.models import build_generator
 REPO = Path(__file__).resolve().parents[2]
 TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1, num_ttbs=1)
 URL_LINE = re.compile(r"dptn-demo: open (http://\S+)")
+# Headless, and nothing reaching for the (closed) network.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
 
 
 def missing(message: str):
@@ -88,3 +93,19 @@ def demo_server(gradio, demo_run, pose_models_dir, tmp_path_factory):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium under Playwright (whose own browser download is not used)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing('playwright not installed: pip install -e ".[test]"')
+    chromium = shutil.which("chromium")
+    if not chromium:
+        missing("chromium not found: apt-get install chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()

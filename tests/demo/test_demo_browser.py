@@ -3,31 +3,9 @@ a result; a dragged joint, another result; a file that is no image, a message, a
 still answering. `DPTN_DEMO_SCREENSHOT=path.png` keeps the page's picture (the README's)."""
 
 import os
-import shutil
 from pathlib import Path
 
-import pytest
-from conftest import missing
-
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
 TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing('playwright not installed: pip install -e ".[demo,test]"')
-    chromium = shutil.which("chromium")
-    if not chromium:
-        missing("chromium not found: apt-get install chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 def _result_bytes(page) -> bytes:

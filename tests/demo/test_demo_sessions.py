@@ -17,7 +17,7 @@ def test_four_sessions_at_once_are_all_answered(demo_server, full_body_photo, sy
     poses = list(read_annotations(synthetic_root / "synthetic-annotation-test.csv").values())
 
     def visit(index: int) -> str:
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, download_files=False)  # the files: URLs
         # The photo with its skeleton, the message, the emptied upload box (states stay inside).
         _, message, _ = client.predict(handle_file(str(full_body_photo)), api_name="/source")
         assert message.startswith("Source: found"), message
