@@ -267,7 +267,7 @@ def build_page(demo: PoseTransferDemo):
                 with gr.Row():
                     from_source = gr.Button("Start from my pose", size="sm")
                     mirror = gr.Button("Mirror", size="sm", elem_id="dptn-mirror")
-                    reset = gr.Button("Reset", size="sm")
+                    reset = gr.Button("Reset", size="sm", elem_id="dptn-reset")
                 target_pose = gr.Textbox(label="Target pose: 18 [y, x] in the frame, -1 missing",
                                          lines=2, elem_id="dptn-target-pose")
                 generate = gr.Button("Generate", variant="primary", elem_id="dptn-generate")

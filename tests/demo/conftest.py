@@ -48,7 +48,10 @@ def gradio():
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory, synthetic_root, synthetic_settings) -> Path:
-    """generator.keras (random, tiny) and config.yaml naming the synthetic data set."""
+    """generator.keras (random, tiny) and config.yaml naming the synthetic data set; or the
+    training run `$DPTN_DEMO_RUN` (for the README's picture)."""
+    if os.environ.get("DPTN_DEMO_RUN"):
+        return Path(os.environ["DPTN_DEMO_RUN"])
     run = tmp_path_factory.mktemp("run")
     keras.utils.set_random_seed(0)
     build_generator(TINY).save(run / "generator.keras")

@@ -1,7 +1,9 @@
 """The demo in a real browser (Debian's chromium, driven by Playwright): a photo, a gallery pose,
 a result; a dragged joint, another result; a file that is no image, a message, and the page
-still answering. `DPTN_DEMO_SCREENSHOT=path.png` keeps the page's picture (the README's)."""
+still answering. `DPTN_DEMO_SCREENSHOT=path.png` keeps the page's picture: the README's is
+`DPTN_DEMO_RUN=runs/synthetic DPTN_DEMO_SCREENSHOT=docs/images/demo.png`, on the quickstart."""
 
+import json
 import os
 from pathlib import Path
 
@@ -47,8 +49,18 @@ def test_photo_gallery_pose_drag_and_a_bad_file(demo_server, browser, full_body_
     page.mouse.down()
     page.mouse.move(x + 40, y - 60, steps=8)
     page.mouse.up()
-    second = _generate(page, first)
+    _generate(page, first)
     assert _result_bytes(page) != first_image, "dragging a joint did not change the result"
+
+    joints = page.locator("#dptn-target-pose textarea")
+    dragged = json.loads(joints.input_value())
+    page.locator('#dptn-joint-editor circle[data-joint="7"]').dblclick()
+    assert json.loads(joints.input_value())[7] == [-1, -1]  # marked missing
+    page.click("#dptn-mirror")
+    mirrored = json.loads(joints.input_value())
+    assert mirrored[4] == [-1, -1] and mirrored[7][0] == dragged[4][0]  # left and right swapped
+    page.click("#dptn-reset")
+    page.locator("#dptn-joint-editor circle").first.wait_for()
 
     page.locator("#dptn-result img").click(position={"x": 20, "y": 30})
     page.locator("#dptn-attention img").wait_for()
@@ -61,6 +73,7 @@ def test_photo_gallery_pose_drag_and_a_bad_file(demo_server, browser, full_body_
     page.locator("#dptn-status").get_by_text("not a readable image").wait_for()
     page.click("#dptn-generate")  # the app still serves, with the last good photo
     page.locator("#dptn-status").get_by_text("Generated in").wait_for()
-    assert page.locator("#dptn-result img").get_attribute("src") == second  # the same image
+    # Reset went back to the gallery pose: the first result again (Gradio names files by content).
+    assert page.locator("#dptn-result img").get_attribute("src") == first
     assert "Traceback" not in stderr.read_text()
     page.close()
