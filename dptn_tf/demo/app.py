@@ -15,14 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from dptn_tf.config import load_config
 from dptn_tf.data import read_annotations
 from dptn_tf.data.images import resize_uint8
 from dptn_tf.inference.photo_transfer import (
     GeneratorModel,
     SavedModel,
     attention_in_source,
-    pose_of_photo,
+    placed_in_frame,
     transfer_found,
 )
 from dptn_tf.pose import (
@@ -32,7 +31,6 @@ from dptn_tf.pose import (
     MISSING,
     NUM_JOINTS,
     BlazePose,
-    person_window,
     read_photo,
 )
 from dptn_tf.pose.blazepose import VISIBILITY_THRESHOLD
@@ -49,22 +47,20 @@ VISITOR_ERRORS = (OSError, ValueError, ServingError)
 
 def load_demo(args) -> "PoseTransferDemo":
     """The model of the command line, BlazePose and the gallery's poses, loaded once."""
-    config_path = args.config
     if args.run:
         model = GeneratorModel(args.run / "generator.keras", args.run / "config.yaml", [])
-        config_path = args.run / "config.yaml"
     elif args.generator:
         model = GeneratorModel(args.generator, args.config, [])
-        config_path = config_path or args.generator.parent / "config.yaml"
     elif args.saved_model:
         model = SavedModel(args.saved_model)
     else:
         model = RestModel(args.serving_url, args.frame)
-    annotations = args.annotations
-    if annotations is None and config_path is not None:
-        data = load_config(config_path).data
-        annotations = Path(data.root) / f"{data.prefix}-annotation-test.csv"
-    poses = read_annotations(annotations) if annotations and Path(annotations).is_file() else {}
+    annotations, poses = args.annotations, {}
+    if annotations is not None:
+        poses = read_annotations(annotations)
+    elif isinstance(model, GeneratorModel):  # the test split of its data set, if it is here
+        annotations = Path(model.data.root) / f"{model.data.prefix}-annotation-test.csv"
+        poses = read_annotations(annotations) if annotations.is_file() else {}
     return PoseTransferDemo(model, BlazePose(args.weights_dir), poses, str(annotations or ""))
 
 
@@ -126,11 +122,10 @@ class PoseTransferDemo:
         as JSON, message); on bad input (None, None, None, message)."""
         try:
             photo, keypoints = self.person(photo, name)
-            window = person_window(keypoints, self.frame, photo.shape[:2])
+            pose = placed_in_frame(keypoints, self.frame, photo.shape[:2])
         except VISITOR_ERRORS as error:
             return None, None, None, f"**Source:** {error}"
         present = int(np.all(keypoints != MISSING, axis=-1).sum())
-        pose = window.keypoints_in(keypoints, self.frame)
         return (_overlay(photo, keypoints), {"photo": photo, "keypoints": keypoints},
                 _pose_json(pose), f"Source: found {present} of {NUM_JOINTS} joints.")
 
@@ -138,8 +133,7 @@ class PoseTransferDemo:
         """A photo of the target pose -> (photo with its skeleton, pose JSON, message)."""
         try:
             photo, keypoints = self.person(photo, name)
-            pose = person_window(keypoints, self.frame, photo.shape[:2]).keypoints_in(
-                keypoints, self.frame)
+            pose = placed_in_frame(keypoints, self.frame, photo.shape[:2])
         except VISITOR_ERRORS as error:
             return None, None, f"**Target photo:** {error}"
         return _overlay(photo, keypoints), _pose_json(pose), "Target pose: from the photo."
@@ -176,7 +170,8 @@ class PoseTransferDemo:
                                           state["pose"], (y, x))
         except VISITOR_ERRORS as error:
             return None, f"**Attention:** {error}"
-        return _enlarged(picture), f"Where the last TTB looks in the source for ({x}, {y}) of the result."
+        return _enlarged(picture), (f"Where the last TTB looks in the source for ({x}, {y}) "
+                                    "of the result.")
 
     def parse_pose(self, text: str) -> np.ndarray:
         """The editor's JSON -> float `[18, 2]` in the frame; refuses joints outside it."""

@@ -78,9 +78,10 @@ def pose_in_frame(spec: str, frame, extractor, visibility: float) -> np.ndarray:
     path = Path(spec)
     if path.suffix.lower() in PHOTO_SUFFIXES + (".json",) and path.is_file():
         if path.suffix.lower() == ".json":
-            keypoints = read_openpose_json(path)
-            return person_window(keypoints, frame).keypoints_in(keypoints, frame)
-        return pose_of_photo(read_photo(path), frame, extractor, visibility, spec)
+            return placed_in_frame(read_openpose_json(path), frame)
+        photo = read_photo(path)
+        return placed_in_frame(extractor.keypoints(photo, visibility, spec), frame,
+                               photo.shape[:2])
     fields = spec.split(":")
     if len(fields) < 2:
         raise ValueError(f"--pose {spec!r}: not a photo, an OpenPose .json file nor a PATN row "
@@ -88,10 +89,10 @@ def pose_in_frame(spec: str, frame, extractor, visibility: float) -> np.ndarray:
     return parse_keypoints(fields[-2], fields[-1], where="--pose").astype(np.float64)
 
 
-def pose_of_photo(photo, frame, extractor, visibility: float, name="pose photo") -> np.ndarray:
-    """The pose of a photo's person placed in the frame: float `[18, 2]`, -1 missing."""
-    keypoints = extractor.keypoints(photo, visibility, name)
-    return person_window(keypoints, frame, photo.shape[:2]).keypoints_in(keypoints, frame)
+def placed_in_frame(keypoints, frame, photo_size=None) -> np.ndarray:
+    """A person's keypoints in a photo of `photo_size` -> their pose in the frame (the person's
+    window resized to it): float `[18, 2]`, -1 missing."""
+    return person_window(keypoints, frame, photo_size).keypoints_in(keypoints, frame)
 
 
 def transfer(model, photo, pose, extractor, visibility: float, name="source photo") -> np.ndarray:
