@@ -27,23 +27,22 @@ TENSORFLOW_LOG_LINE = re.compile(r"^[IWEF]\d{4} |absl::InitializeLog|cuInit", re
 ANY_LOG_LINE = re.compile(TENSORFLOW_LOG_LINE.pattern + r"|INFO: Created TensorFlow Lite", re.M)
 TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1, num_ttbs=1)
 
-# Runs an entry point with --help in this process and reports the heavy modules it imported.
-HELP_PROBE = """
+# Runs an entry point with --help in this process and reports the heavy modules it imported:
+# a script (its folder first on the path, as python puts it), or a module run with `python -m`
+# (the demo, where gradio counts as heavy too).
+PROBE = """
 import json, runpy, sys
 sys.argv = [sys.argv[1], "--help"]
-sys.path.insert(0, str(__import__("pathlib").Path(sys.argv[0]).parent))
 try:
-    runpy.run_path(sys.argv[0], run_name="__main__")
+    %s
 except SystemExit as exit:
     code = exit.code
 print(json.dumps({"code": code, "imported": [m for m in %r if m in sys.modules]}))
-""" % (HEAVY,)
-# The same for a module run with `python -m` (the demo); gradio counts as heavy there too.
-HELP_MODULE_PROBE = HELP_PROBE.replace(
-    'runpy.run_path(sys.argv[0], run_name="__main__")',
-    'runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)').replace(
-    "sys.path.insert(0, str(__import__(\"pathlib\").Path(sys.argv[0]).parent))\n", "").replace(
-    repr(HEAVY), repr(HEAVY + ("gradio",)))
+"""
+HELP_PROBE = PROBE % ('sys.path.insert(0, str(__import__("pathlib").Path(sys.argv[0]).parent)); '
+                      'runpy.run_path(sys.argv[0], run_name="__main__")', HEAVY)
+HELP_MODULE_PROBE = PROBE % ('runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)',
+                             (*HEAVY, "gradio"))
 
 
 def environment(**changes) -> dict:
