@@ -112,6 +112,8 @@ class PoseTransferDemo:
 
     def person(self, photo, name: str):
         """A path, bytes or uint8 array -> (upright photo, its keypoints)."""
+        if photo is None:
+            raise ValueError(f"{name}: no photo given")
         photo = read_photo(photo, name) if isinstance(photo, (str, bytes, Path)) else photo
         photo = np.ascontiguousarray(np.asarray(photo, np.uint8)[..., :3])
         with self._pose_lock:
@@ -277,18 +279,18 @@ def build_page(demo: PoseTransferDemo):
 
         source_pose = gr.State(None)
 
-        # The upload boxes empty themselves after each file, ready for the next one; the photo
-        # is shown with its skeleton. A bad file keeps the last good photo.
+        # A bad photo keeps the last good one. The upload boxes empty themselves after each
+        # file, ready for the next one; the photo is shown with its skeleton.
         def on_source(photo):
             view, state, pose, message = demo.use_source(photo)
             if state is None:
-                return gr.update(), gr.update(), gr.update(), message, None
-            return view, state, pose, message, None
+                return gr.update(), gr.update(), gr.update(), message
+            return view, state, pose, message
 
         source_outputs = [source_view, session, source_pose, status]
-        source_file.upload(on_source, [source_file], [*source_outputs, source_file],
-                           api_name="source")
-        webcam.input(on_source, [webcam], [*source_outputs, gr.State()], api_name=False)
+        source_file.upload(lambda path: (*on_source(path), None), [source_file],
+                           [*source_outputs, source_file], api_name="source")
+        webcam.input(on_source, [webcam], source_outputs, api_name=False)
 
         def on_pose_photo(photo):
             view, pose, message = demo.use_pose_photo(photo)

@@ -30,10 +30,12 @@ def test_bad_photos_are_answered_in_the_page(demo, nobody_photo, tmp_path):
         view, state, pose, answer = demo.use_source(str(path))
         assert state is None and message in answer, answer
     assert "no person found" in demo.use_pose_photo(str(nobody_photo))[2]
+    assert "no photo given" in demo.use_source(None)[3]  # a webcam cleared
 
 
 def test_a_result_and_its_attention(demo, full_body_photo):
-    view, state, pose, answer = demo.use_source(str(full_body_photo))
+    frame = np.asarray(Image.open(full_body_photo))  # as the webcam gives it
+    view, state, pose, answer = demo.use_source(frame)
     assert answer.startswith("Source: found") and view.ndim == 3
     assert demo.attention(state, (5, 5))[0] is None  # nothing generated yet
     result, skeleton, answer = demo.generate(state, demo.use_gallery_pose(0)[0])
