@@ -8,6 +8,7 @@ then imports the modules that need it. This module imports no TensorFlow itself.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -40,12 +41,29 @@ def quiet_tensorflow(verbose: bool = False) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     if "tensorflow" in sys.modules:
         return
+    with stderr_silenced():
+        import tensorflow  # noqa: F401
+
+
+def wants_quiet() -> bool:
+    """Whether TensorFlow's INFO lines are off (`TF_CPP_MIN_LOG_LEVEL` >= 1, which
+    `quiet_tensorflow` sets unless `--verbose`): TF Lite's own C++ lines should then go too."""
+    try:
+        return int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0")) >= 1
+    except ValueError:
+        return False
+
+
+@contextlib.contextmanager
+def stderr_silenced():
+    """File descriptor 2 pointed at /dev/null for the block: C++ code (absl, TF Lite) writes
+    there directly, past Python's `sys.stderr`; exceptions still propagate."""
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
+        yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)

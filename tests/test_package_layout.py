@@ -13,7 +13,7 @@ ALLOWED = {
     "config": {"files"},
     "console": set(),
     "files": set(),
-    "pose": {"files"},
+    "pose": {"files", "console"},
     "layers": set(),
     "visualization": {"pose"},
     "models": {"config", "layers"},
@@ -24,8 +24,10 @@ ALLOWED = {
     "metrics": {"config", "files", "pose", "data", "convert"},
     "inference": {"config", "files", "pose", "layers", "models", "data"},
     "serving": {"config", "files", "pose", "models", "data", "inference"},
+    "demo": {"config", "console", "files", "pose", "visualization", "data", "inference",
+             "serving"},
     "cli": {"config", "console", "files", "pose", "visualization", "layers", "models", "data",
-            "convert", "training", "metrics", "inference", "serving"},
+            "convert", "training", "metrics", "inference", "serving", "demo"},
 }
 
 

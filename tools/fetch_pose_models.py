@@ -21,6 +21,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 from dptn_tf.files.weight_files import (
     BLAZEPOSE_DETECTOR,
     BLAZEPOSE_LANDMARKS,
@@ -95,7 +96,9 @@ def main(argv=None) -> int:
                         help="the .tflite files themselves")
     parser.add_argument("--weights-dir", type=Path,
                         help="destination (default: $DPTN_WEIGHTS_DIR, else ~/.keras/dptn_tf)")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
+    quiet_tensorflow(args.verbose)
 
     folder = weights_dir(args.weights_dir)
     try:

@@ -47,17 +47,16 @@ def photo_rows(photos, args, extractor) -> tuple[dict, list[str]]:
     """{name: keypoints} for the photos with a person, and the error lines of the others."""
     import tensorflow as tf
 
-    from dptn_tf.data import read_rgb
     from dptn_tf.data.images import resize_uint8
     from dptn_tf.files.atomic import write_atomically
-    from dptn_tf.pose import person_window
+    from dptn_tf.pose import person_window, read_photo
     from dptn_tf.visualization import draw_skeleton
 
     rows, errors = {}, []
     for photo in photos:
         name = framed_name(photo) if args.frame else photo.name
         try:
-            image = read_rgb(photo)
+            image = read_photo(photo)
             keypoints = extractor.keypoints(image, args.visibility, str(photo))
             if args.frame:
                 window = person_window(keypoints, args.frame, image.shape[:2])

@@ -16,31 +16,29 @@ its person before it is sent, and the target photo's pose is placed in the frame
 annotation size, which `--frame HxW` gives (and the reply's image size confirms).
 `--grpc HOST:PORT` talks gRPC (port 8500 by default in the container) and needs the optional
 `tensorflow-serving-api` package (`pip install -e ".[serving]"`); REST with keypoints needs only
-the standard library and numpy (this module imports TensorFlow for nothing else).
+the standard library, numpy and Pillow (`dptn_tf.serving.rest_client`, `dptn_tf.pose.photos`;
+this module imports TensorFlow for nothing else). A photo stored sideways with an EXIF
+orientation tag is sent upright (the server's decoder ignores the tag).
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import re
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-SIGNATURE = "serving_default"
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
+from dptn_tf.pose.photos import upright_bytes
+from dptn_tf.serving.rest_client import SIGNATURE, ServingError, as_result, predict_rest
+
 NUM_JOINTS = 18
 
 
 GRPC_EXTRA = 'gRPC needs tensorflow-serving-api and grpcio: pip install -e ".[serving]"'
-
-
-class ServingError(RuntimeError):
-    """The server refused the request or could not be reached; the message says why."""
 
 
 def _frame_refused(message: str) -> tuple[int, int] | None:
@@ -75,19 +73,19 @@ def photo_inputs(source_image: Path, source_keypoints, target_photo: Path | None
     """
     import tensorflow as tf
 
-    from dptn_tf.data import read_rgb
-    from dptn_tf.pose import BlazePose, person_window
+    from dptn_tf.pose import BlazePose, person_window, read_photo
 
     extractor = BlazePose(weights_dir)
-    image, source, target = source_image.read_bytes(), source_keypoints, None
+    image = upright_bytes(source_image.read_bytes(), str(source_image))
+    source, target = source_keypoints, None
     if source is None:
-        photo = read_rgb(source_image)
+        photo = read_photo(source_image)
         found = extractor.keypoints(photo, name=str(source_image))
         window = person_window(found, frame, photo.shape[:2])
         image = tf.io.encode_png(window.crop(photo)).numpy()
         source = window.keypoints_in(found).tolist()
     if target_photo is not None:
-        photo = read_rgb(target_photo)
+        photo = read_photo(target_photo)
         found = extractor.keypoints(photo, name=str(target_photo))
         target = person_window(found, frame, photo.shape[:2]).keypoints_in(found, frame).tolist()
     return image, source, target
@@ -115,40 +113,6 @@ def load_keypoints(spec: str, annotations: Path | None = None) -> list:
     return [[float(y), float(x)] for y, x in keypoints]
 
 
-def _result(image, png: bytes) -> dict:
-    return {"image": np.asarray(image, np.uint8), "image_png_bytes": png}
-
-
-def predict_rest(url: str, model: str, image: bytes, source_keypoints, target_keypoints, *,
-                 version: int | None = None, timeout: float = 60.0) -> dict:
-    """POST one `instances` request to TF Serving's REST API at `url` (http://host:8501).
-
-    Returns `{"image": uint8 [H, W, 3], "image_png_bytes": the same image as PNG}`.
-    """
-    version_path = f"/versions/{version}" if version is not None else ""
-    endpoint = f"{url.rstrip('/')}/v1/models/{model}{version_path}:predict"
-    body = {"signature_name": SIGNATURE, "instances": [{
-        "source_image": {"b64": base64.b64encode(image).decode()},
-        "source_keypoints": source_keypoints,
-        "target_keypoints": target_keypoints,
-    }]}
-    request = urllib.request.Request(endpoint, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            reply = json.load(response)
-    except urllib.error.HTTPError as error:
-        try:
-            message = json.load(error).get("error", error.reason)
-        except ValueError:
-            message = error.reason
-        raise ServingError(f"{endpoint}: HTTP {error.code}: {message}") from None
-    except urllib.error.URLError as error:
-        raise ServingError(f"{endpoint}: {error.reason}") from None
-    prediction = reply["predictions"][0]
-    return _result(prediction["image"], base64.b64decode(prediction["image_png_bytes"]["b64"]))
-
-
 def predict_grpc(target: str, model: str, image: bytes, source_keypoints, target_keypoints, *,
                  version: int | None = None, timeout: float = 60.0) -> dict:
     """Call `PredictionService/Predict` at `target` (host:8500); same result as `predict_rest`."""
@@ -174,7 +138,7 @@ def predict_grpc(target: str, model: str, image: bytes, source_keypoints, target
             response = stub.Predict(request, timeout=timeout)
         except grpc.RpcError as error:
             raise ServingError(f"{target}: {error.code().name}: {error.details()}") from None
-    return _result(tf.make_ndarray(response.outputs["image"])[0],
+    return as_result(tf.make_ndarray(response.outputs["image"])[0],
                    tf.make_ndarray(response.outputs["image_png_bytes"])[0])
 
 
@@ -201,11 +165,14 @@ def main(argv=None) -> int:
     parser.add_argument("--weights-dir", type=Path, help="where the BlazePose files are")
     parser.add_argument("--out", type=Path, required=True, help="where to write the PNG result")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
     from_photos = args.source_keypoints is None or args.target_photo is not None
     if from_photos and args.frame is None:
         parser.error("keypoints from photos (no --source-keypoints, or --target-photo) need "
                      "--frame HxW, the model's annotation size (e.g. 256x176 for DeepFashion)")
+    if from_photos or args.grpc:  # BlazePose and gRPC load TensorFlow; plain REST does not
+        quiet_tensorflow(args.verbose)
 
     try:
         source = target = None
@@ -213,7 +180,7 @@ def main(argv=None) -> int:
             source = load_keypoints(args.source_keypoints, args.annotations)
         if args.target_keypoints is not None:
             target = load_keypoints(args.target_keypoints, args.annotations)
-        image = args.source_image.read_bytes()
+        image = upright_bytes(args.source_image.read_bytes(), str(args.source_image))
         if from_photos:
             image, source, found = photo_inputs(args.source_image, source, args.target_photo,
                                                 args.frame, weights_dir=args.weights_dir)

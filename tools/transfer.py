@@ -47,7 +47,6 @@ def main(argv=None) -> int:
     quiet_tensorflow(args.verbose)
     import tensorflow as tf
 
-    from dptn_tf.data import read_rgb
     from dptn_tf.files.atomic import write_atomically
     from dptn_tf.inference.photo_transfer import (
         GeneratorModel,
@@ -55,7 +54,7 @@ def main(argv=None) -> int:
         pose_in_frame,
         transfer,
     )
-    from dptn_tf.pose import BlazePose
+    from dptn_tf.pose import BlazePose, read_photo
     from dptn_tf.pose.blazepose import VISIBILITY_THRESHOLD
 
     if args.visibility is None:
@@ -65,7 +64,7 @@ def main(argv=None) -> int:
         extractor = BlazePose(args.weights_dir)
         model = (SavedModel(args.saved_model) if args.saved_model
                  else GeneratorModel(args.generator, args.config, args.overrides))
-        photo = read_rgb(args.source)
+        photo = read_photo(args.source)
         pose = pose_in_frame(args.pose, model.frame, extractor, args.visibility)
         result = transfer(model, photo, pose, extractor, args.visibility, str(args.source))
     except (OSError, ValueError, ImportError) as error:  # DatasetError is a ValueError

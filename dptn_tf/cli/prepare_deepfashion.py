@@ -7,6 +7,7 @@ are cropped to 256x176 and renamed to the names those files use.
 """
 
 import argparse
+import sys
 
 from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 
@@ -22,11 +23,16 @@ def main(argv=None):
     quiet_tensorflow(args.verbose)
     from dptn_tf.data.prepare import prepare_deepfashion
 
-    counts = prepare_deepfashion(
-        args.images, args.root, train_list=args.train_list, test_list=args.test_list
-    )
+    try:
+        counts = prepare_deepfashion(
+            args.images, args.root, train_list=args.train_list, test_list=args.test_list
+        )
+    except (OSError, ValueError) as error:  # DatasetError is a ValueError
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"{args.root}: " + ", ".join(f"{n} {split} images" for split, n in counts.items()))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

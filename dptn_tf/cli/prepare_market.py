@@ -7,6 +7,7 @@ is checked against them.
 """
 
 import argparse
+import sys
 
 from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 
@@ -20,9 +21,14 @@ def main(argv=None):
     quiet_tensorflow(args.verbose)
     from dptn_tf.data.prepare import prepare_market
 
-    counts = prepare_market(args.market, args.root)
+    try:
+        counts = prepare_market(args.market, args.root)
+    except (OSError, ValueError) as error:  # DatasetError is a ValueError
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"{args.root}: " + ", ".join(f"{n} {split} images" for split, n in counts.items()))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,9 +3,10 @@
 `skeleton` numbers the joints, `heatmaps` renders them for the network, `blazepose` finds them in
 a photo (MediaPipe's BlazePose on TF Lite or LiteRT), `photos` reads a person's photo upright,
 `openpose` reads OpenPose's JSON, `framing` fits a photo's person into a data set's frame. Imports
-only `files` (where the BlazePose model files are found); data, serving, training and the tools
-import it. Only `heatmaps` needs TensorFlow, and it loads on first use of its names, so the
-photo -> keypoints -> frame path runs where TensorFlow is not installed.
+only `files` (where the BlazePose model files are found) and `console` (to keep TF Lite's C++
+lines quiet); data, serving, training, the demo and the tools import it. Only `heatmaps` needs
+TensorFlow, and it loads on first use of its names, so the photo -> keypoints -> frame path runs
+where TensorFlow is not installed.
 """
 
 import importlib
@@ -13,7 +14,7 @@ import importlib
 from dptn_tf.pose.blazepose import BlazePose, blazepose_to_coco18
 from dptn_tf.pose.framing import Window, person_window
 from dptn_tf.pose.openpose import openpose_to_coco18, read_openpose_json
-from dptn_tf.pose.photos import MAX_PHOTO_PIXELS, read_photo
+from dptn_tf.pose.photos import MAX_PHOTO_PIXELS, read_photo, upright_bytes
 from dptn_tf.pose.skeleton import (
     JOINT_COLORS,
     JOINT_NAMES,
@@ -52,4 +53,5 @@ __all__ = [
     "read_openpose_json",
     "read_photo",
     "scale_keypoints",
+    "upright_bytes",
 ]

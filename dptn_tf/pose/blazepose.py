@@ -17,12 +17,14 @@ weight file (`dptn_tf.files.weight_files`) and checked against their SHA-256.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from dptn_tf.console import stderr_silenced, wants_quiet
 from dptn_tf.files import weight_files
 from dptn_tf.pose.skeleton import MISSING, NUM_JOINTS, NoPersonFound
 
@@ -141,8 +143,11 @@ def _load_interpreter(path, runtime: str, num_threads: int | None):
         import tensorflow as tf
 
         interpreter_class = tf.lite.Interpreter
-    interpreter = interpreter_class(model_path=str(path), num_threads=num_threads)
-    interpreter.allocate_tensors()
+    # The interpreter's C++ prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." to
+    # file descriptor 2 as it is made ready; a quiet command (dptn_tf.console) hides it.
+    with stderr_silenced() if wants_quiet() else contextlib.nullcontext():
+        interpreter = interpreter_class(model_path=str(path), num_threads=num_threads)
+        interpreter.allocate_tensors()
     return interpreter
 
 

@@ -20,6 +20,7 @@ from PIL import Image, ImageOps
 # The largest photo decoded (H * W): 4096x4096 is ~50 MB as uint8 RGB and ~0.2 GB as float32.
 # The serving graph holds its source images to the same limit.
 MAX_PHOTO_PIXELS = 4096 * 4096
+ORIENTATION_TAG = 0x0112  # EXIF's Orientation; 1 is upright
 
 
 def read_photo(source: str | Path | bytes, name: str | None = None,
@@ -53,3 +54,15 @@ def read_photo(source: str | Path | bytes, name: str | None = None,
                 raise ValueError(f"{name}: not a readable image ({error})") from None
     finally:
         stream.close()
+
+
+def upright_bytes(data: bytes, name: str = "photo") -> bytes:
+    """A photo's bytes for a reader that ignores EXIF (TF Serving's decode): unchanged when it
+    has no orientation tag, else its upright pixels as PNG. Errors as `read_photo`'s."""
+    photo = read_photo(data, name)
+    with Image.open(io.BytesIO(data)) as image:
+        if image.getexif().get(ORIENTATION_TAG, 1) == 1:
+            return data
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,60 @@
+"""The demo's handlers without a browser: every bad input a visitor (or a server) can cause is
+answered with a message naming it, and the next request is served."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dptn_tf.demo.app import PoseTransferDemo
+from dptn_tf.inference.photo_transfer import GeneratorModel
+from dptn_tf.pose import MAX_PHOTO_PIXELS, BlazePose
+from dptn_tf.serving.rest_client import RestModel
+
+
+@pytest.fixture(scope="module")
+def demo(demo_run, pose_models_dir):
+    model = GeneratorModel(demo_run / "generator.keras", None, [])
+    pose = np.full((18, 2), 10.0)
+    return PoseTransferDemo(model, BlazePose(pose_models_dir), {"a.jpg": pose})
+
+
+def test_bad_photos_are_answered_in_the_page(demo, nobody_photo, tmp_path):
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    side = int(MAX_PHOTO_PIXELS ** 0.5) + 1
+    Image.new("RGB", (side, side)).save(tmp_path / "huge.png")
+    for path, message in ((tmp_path / "notes.jpg", "not a readable image"),
+                          (tmp_path / "huge.png", "over the limit"),
+                          (nobody_photo, "no person found")):
+        view, state, pose, answer = demo.use_source(str(path))
+        assert state is None and message in answer, answer
+    assert "no person found" in demo.use_pose_photo(str(nobody_photo))[2]
+    assert "no photo given" in demo.use_source(None)[3]  # a webcam cleared
+
+
+def test_a_result_and_its_attention(demo, full_body_photo):
+    frame = np.asarray(Image.open(full_body_photo))  # as the webcam gives it
+    view, state, pose, answer = demo.use_source(frame)
+    assert answer.startswith("Source: found") and view.ndim == 3
+    assert demo.attention(state, (5, 5))[0] is None  # nothing generated yet
+    result, skeleton, answer = demo.generate(state, demo.use_gallery_pose(0)[0])
+    assert answer.startswith("Generated in") and result.dtype == np.uint8
+    picture, answer = demo.attention(state, (3, 7))
+    assert picture.shape[0] >= 256 and "last TTB" in answer
+
+
+def test_bad_poses_and_an_unreachable_server_are_answered(demo, full_body_photo):
+    _, state, pose, _ = demo.use_source(str(full_body_photo))
+    outside = json.loads(pose)
+    outside[4] = [500, 3]
+    for text, message in (("[1, 2]", "18 [y, x] pairs"), ("{", "not JSON"),
+                          (json.dumps(outside), "outside the 64x32 frame: Rwri")):
+        assert message in demo.generate(state, text)[2]
+    assert "a photo of a person first" in demo.generate(None, pose)[2]
+    served = PoseTransferDemo(RestModel("http://127.0.0.1:9/v1/models/dptn", (64, 32), 5),
+                              demo.extractor, {})
+    result, _, answer = served.generate(state, pose)
+    assert result is None and "127.0.0.1:9" in answer, answer
+    assert "need a .keras model" in served.attention(state, (1, 1))[1]
+    assert demo.generate(state, pose)[2].startswith("Generated in")  # still serving
