@@ -8,6 +8,7 @@ then imports the modules that need it. This module imports no TensorFlow itself.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -40,12 +41,24 @@ def quiet_tensorflow(verbose: bool = False) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     if "tensorflow" in sys.modules:
         return
+    with native_stderr_off():
+        import tensorflow  # noqa: F401
+
+
+@contextlib.contextmanager
+def native_stderr_off(off: bool = True):
+    """Within the block (if `off`), file descriptor 2 points at /dev/null: what C++ libraries
+    print there, such as LiteRT's "INFO: Created TensorFlow Lite XNNPACK delegate", is dropped;
+    Python exceptions still raise."""
+    if not off:
+        yield
+        return
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
+        yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)

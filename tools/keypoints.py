@@ -48,9 +48,8 @@ def photo_rows(photos, args, extractor) -> tuple[dict, list[str]]:
     import tensorflow as tf
 
     from dptn_tf.data import read_rgb
-    from dptn_tf.data.images import resize_uint8
     from dptn_tf.files.atomic import write_atomically
-    from dptn_tf.pose import person_window
+    from dptn_tf.pose import person_window, resize_uint8
     from dptn_tf.visualization import draw_skeleton
 
     rows, errors = {}, []

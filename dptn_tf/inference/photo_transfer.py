@@ -1,8 +1,10 @@
 """Your photo's person in another pose: the photo cut to its person's window in the model's
 frame, the pose placed in that frame, the result put back in the photo's own pixels.
 
-`GeneratorModel` (a `.keras` generator and its configuration) and `SavedModel` (an export's
-`serving_default`) compute the same image; `tools/transfer.py` is the command line.
+A model is anything called as `model(crop, source_keypoints, target_keypoints)` -> uint8 image
+at `model.frame`: `tensorflow_models.GeneratorModel` and `SavedModel`, or
+`portable.PortableModel` (LiteRT, ONNX). This module imports no TensorFlow, so the LiteRT and
+ONNX path runs where it is not installed; `tools/transfer.py` is the command line.
 """
 
 from __future__ import annotations
@@ -10,77 +12,32 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-from dptn_tf.config import load_config
-from dptn_tf.data import parse_keypoints, read_rgb
-from dptn_tf.data.images import resize_uint8, to_network_input
-from dptn_tf.inference.generation import (
-    as_inference_generator,
-    load_generator,
-    to_saved_uint8,
-)
-from dptn_tf.pose import keypoints_to_heatmaps, person_window, read_openpose_json
+from dptn_tf.pose import person_window, read_openpose_json, read_photo, resize_uint8
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
 
-class GeneratorModel:
-    """A `.keras` generator with the geometry of its configuration."""
-
-    def __init__(self, path: Path, config_path: Path | None, overrides):
-        config_path = config_path or path.parent / "config.yaml"
-        if not config_path.is_file():
-            raise FileNotFoundError(f"{config_path}: not found; give --config, the YAML the "
-                                    "generator was trained with (e.g. configs/fashion.yaml)")
-        self.data = load_config(config_path, overrides).data
-        self.frame = tuple(self.data.old_size)
-        self.generator = as_inference_generator(load_generator(path))
-
-    def __call__(self, crop, source_keypoints, target_keypoints) -> np.ndarray:
-        load_size, sigma = tuple(self.data.load_size), self.data.sigma
-        inputs = {
-            "source_image": to_network_input(crop, load_size)[tf.newaxis],
-            "source_pose": keypoints_to_heatmaps(source_keypoints[np.newaxis], crop.shape[:2],
-                                                 load_size, sigma),
-            "target_pose": keypoints_to_heatmaps(target_keypoints[np.newaxis], self.frame,
-                                                 load_size, sigma),
-        }
-        return to_saved_uint8(self.generator(inputs, training=False), self.frame)[0].numpy()
-
-
-class SavedModel:
-    """An exported version's `serving_default` signature; its output size is the frame."""
-
-    def __init__(self, path: Path):
-        if not (path / "saved_model.pb").is_file():
-            raise FileNotFoundError(f"{path}: no saved_model.pb (give a version folder, e.g. "
-                                    "exports/dptn/1)")
-        self.serve = tf.saved_model.load(str(path)).signatures["serving_default"]
-        self.frame = tuple(self.serve.structured_outputs["image"].shape[1:3])
-
-    def __call__(self, crop, source_keypoints, target_keypoints) -> np.ndarray:
-        outputs = self.serve(
-            source_image=tf.constant([tf.io.encode_png(crop).numpy()]),
-            source_keypoints=tf.constant(source_keypoints[np.newaxis], tf.float32),
-            target_keypoints=tf.constant(target_keypoints[np.newaxis], tf.float32))
-        return outputs["image"][0].numpy()
-
-
 def pose_in_frame(spec: str, frame, extractor, visibility: float) -> np.ndarray:
-    """`--pose` -> float `[18, 2]` `(y, x)` in the frame's pixels, -1 missing."""
+    """`--pose` -> float `[18, 2]` `(y, x)` in the frame's pixels, -1 missing.
+
+    A PATN row is parsed by `dptn_tf.data`, which needs TensorFlow; photos and OpenPose files
+    do not.
+    """
     path = Path(spec)
     if path.suffix.lower() in PHOTO_SUFFIXES + (".json",) and path.is_file():
         if path.suffix.lower() == ".json":
             keypoints, photo_size = read_openpose_json(path), None
         else:
-            photo = read_rgb(path)
+            photo = read_photo(path)
             keypoints, photo_size = extractor.keypoints(photo, visibility, spec), photo.shape[:2]
         return person_window(keypoints, frame, photo_size).keypoints_in(keypoints, frame)
     fields = spec.split(":")
     if len(fields) < 2:
         raise ValueError(f"--pose {spec!r}: not a photo, an OpenPose .json file nor a PATN row "
                          "(name:keypoints_y:keypoints_x)")
+    from dptn_tf.data import parse_keypoints
+
     return parse_keypoints(fields[-2], fields[-1], where="--pose").astype(np.float64)
 
 
