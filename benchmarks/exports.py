@@ -7,7 +7,8 @@ Default model configuration (9.79 M parameters), random weights (speed does not 
 batch one. Keras and the SavedModel run the `generate` signature's tensors (heatmaps given);
 LiteRT and ONNX run their whole graph (uint8 image and keypoints in, heatmaps rendered inside).
 Each thread count runs in a process of its own (TensorFlow sets its pools once per process);
-medians of `--repeats` runs after two warm-ups.
+medians of `--repeats` runs after two warm-ups. The LiteRT and ONNX rows also give their image's
+distance from the Keras model's on the same inputs (max abs and PSNR, images in [-1, 1]).
 """
 
 from __future__ import annotations
@@ -53,22 +54,25 @@ def file_size(path: Path) -> int:
         path.stat().st_size)
 
 
-def time_formats(paths: dict[str, str], size, threads: int, repeats: int) -> dict[str, float]:
-    """{row: median seconds per image} with `threads` threads."""
+def time_formats(paths: dict[str, str], size, threads: int, repeats: int) -> dict[str, dict]:
+    """{row: {"seconds": median per image with `threads` threads, and for LiteRT and ONNX
+    "max_abs" and "psnr" (dB) of the image in [-1, 1] against the Keras model's}}."""
     import numpy as np
     import tensorflow as tf
     from machine import configure_threads
 
     from dptn_tf.console import native_stderr_off
+    from dptn_tf.data.images import to_network_input
     from dptn_tf.inference.generation import as_inference_generator, load_generator
     from dptn_tf.inference.portable import PortableModel
+    from dptn_tf.pose import keypoints_to_heatmaps
 
     configure_threads(threads)
     rng = np.random.default_rng(0)
     tensors = {name: tf.constant(rng.uniform(0, 1, (1, *size, c)), tf.float32)
                for name, c in (("source_image", 3), ("source_pose", 18), ("target_pose", 18))}
     image = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
-    keypoints = (rng.uniform(0, 1, (18, 2)) * size).astype(np.float32)
+    source, target = ((rng.uniform(0, 1, (18, 2)) * size).astype(np.float32) for _ in range(2))
     generator = as_inference_generator(load_generator(paths["keras"]))
     keras_forward = tf.function(lambda t: generator(t, training=False))
     generate = tf.saved_model.load(paths["savedmodel"]).signatures["generate"]
@@ -77,8 +81,8 @@ def time_formats(paths: dict[str, str], size, threads: int, repeats: int) -> dic
     with native_stderr_off():
         for row in ROWS[2:]:
             model = PortableModel(paths[row], num_threads=threads)
-            runs[row] = lambda model=model: model.generate(image, keypoints, keypoints)
-    seconds = {}
+            runs[row] = lambda model=model: model.generate(image, source, target)
+    results = {}
     for row, run in runs.items():
         run(), run()
         times = []
@@ -86,8 +90,16 @@ def time_formats(paths: dict[str, str], size, threads: int, repeats: int) -> dic
             start = time.perf_counter()
             run()
             times.append(time.perf_counter() - start)
-        seconds[row] = statistics.median(times)
-    return seconds
+        results[row] = {"seconds": statistics.median(times)}
+    reference = keras_forward({
+        "source_image": to_network_input(image, size)[None],
+        "source_pose": keypoints_to_heatmaps(source[None], size, size),
+        "target_pose": keypoints_to_heatmaps(target[None], size, size)})[0].numpy()
+    for row in ROWS[2:]:
+        output = runs[row]()["generated_target"]
+        results[row]["max_abs"] = float(np.abs(output - reference).max())
+        results[row]["psnr"] = float(10 * np.log10(4.0 / np.mean((output - reference) ** 2)))
+    return results
 
 
 def main(argv=None) -> int:
@@ -119,12 +131,15 @@ def main(argv=None) -> int:
                 return 1
             seconds[threads] = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"{describe()}; {args.size[0]}x{args.size[1]}, batch 1, median of {args.repeats}")
-    header = "| format | file MB | " + " | ".join(f"s/image, {t} thread{'s' * (t > 1)}"
-                                                  for t in args.threads) + " |"
-    print(header + "\n|" + "---|" * (2 + len(args.threads)))
+    header = ("| format | file MB | max abs vs Keras | PSNR vs Keras | "
+              + " | ".join(f"s/image, {t} thread{'s' * (t > 1)}" for t in args.threads) + " |")
+    print(header + "\n|" + "---|" * (4 + len(args.threads)))
+    first = seconds[args.threads[0]]
     for row in ROWS:
-        print(f"| {row} | {sizes[row] / 1e6:.1f} | "
-              + " | ".join(f"{seconds[t][row]:.3f}" for t in args.threads) + " |")
+        quality = (f"{first[row]['max_abs']:.1e} | {first[row]['psnr']:.1f} dB"
+                   if "psnr" in first[row] else "- | -")
+        print(f"| {row} | {sizes[row] / 1e6:.1f} | {quality} | "
+              + " | ".join(f"{seconds[t][row]['seconds']:.3f}" for t in args.threads) + " |")
     return 0
 
 

@@ -47,6 +47,8 @@ def _keypoints(rng, size):
 @pytest.fixture(scope="module", params=SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def exported(request, tmp_path_factory):
     """A tiny random generator exported in both formats at one size."""
+    for module in ("ai_edge_litert", "onnxruntime", "tf2onnx"):
+        pytest.importorskip(module, reason='pip install -e ".[test]" installs the runtimes')
     keras.utils.set_random_seed(0)
     generator = build_generator(TINY)
     data = DataConfig(load_size=request.param, old_size=request.param, sigma=5.0)
