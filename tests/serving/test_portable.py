@@ -72,7 +72,10 @@ def test_every_file_computes_what_keras_computes(exported):
     rng = np.random.default_rng(1)
     image = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
     source, target = _keypoints(rng, size), _keypoints(rng, size)
-    pose = lambda k: keypoints_to_heatmaps(k[None], size, size, data.sigma)  # noqa: E731
+
+    def pose(keypoints):
+        return keypoints_to_heatmaps(keypoints[None], size, size, data.sigma)
+
     expected = generator({"source_image": to_network_input(image, size)[None],
                           "source_pose": pose(source), "target_pose": pose(target)},
                          training=False)
