@@ -105,6 +105,20 @@ def test_sizes_not_divisible_by_8_are_refused_before_converting(tmp_path):
     assert not (tmp_path / "dptn").exists() or not any((tmp_path / "dptn").iterdir())
 
 
+def test_the_cli_refuses_them_too(tmp_path):
+    keras.utils.set_random_seed(0)
+    build_generator(TINY).save(tmp_path / "generator.keras")
+    done = subprocess.run(
+        [sys.executable, str(REPO / "export_savedmodel.py"), "--generator",
+         str(tmp_path / "generator.keras"), "--set", "data.load_size=[60, 64]", "--format",
+         "tflite", "--out", str(tmp_path / "dptn")],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1
+    assert done.stderr == ("error: data.load_size: expected H and W divisible by 8, got "
+                           "(60, 64)\n")
+    assert not (tmp_path / "dptn").exists()
+
+
 @pytest.mark.parametrize("fmt", sorted(FILES))
 def test_bad_keypoints_are_named(exported, fmt):
     model = PortableModel(exported["paths"][fmt] / FILES[fmt]["float32"])
