@@ -52,6 +52,12 @@ def portable_function(generator: keras.Model, data: DataConfig, dtype=tf.float64
     `dtype` is the heatmaps' arithmetic."""
     generator = as_inference_generator(generator)
     check_geometry(data)
+    mixed = sorted(layer.name for layer in generator._flatten_layers()
+                   if layer.dtype_policy.name != "float32")
+    if mixed:
+        raise ValueError(f"the generator computes in reduced precision in {mixed}: LiteRT and "
+                         "ONNX take a float32 generator "
+                         "(dptn_tf.training.float32_inference_generator)")
     load_size, old_size = tuple(data.load_size), tuple(data.old_size)
 
     @tf.function(input_signature=[

@@ -265,9 +265,9 @@ def float32_inference_generator(generator: keras.Model, config: ModelConfig) -> 
         return models.inference_generator(generator)
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")
-    try:
+    try:  # inference_generator adds layers of its own (the inputs' concatenations)
         exported = models.build_generator(config)
+        exported.set_weights(generator.get_weights())
+        return models.inference_generator(exported)
     finally:
         keras.mixed_precision.set_global_policy(previous)
-    exported.set_weights(generator.get_weights())
-    return models.inference_generator(exported)
