@@ -24,7 +24,7 @@ from dptn_tf.pose import (
     person_window,
     read_photo,
 )
-from dptn_tf.serving.portable import FILES, export_portable
+from dptn_tf.serving.portable import FILES, export_portable, portable_function
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1, num_ttbs=1)
@@ -103,6 +103,13 @@ def test_sizes_not_divisible_by_8_are_refused_before_converting(tmp_path):
             export_portable(generator, tmp_path / "dptn", DataConfig(load_size=load_size,
                                                                      old_size=load_size), "tflite")
     assert not (tmp_path / "dptn").exists() or not any((tmp_path / "dptn").iterdir())
+
+
+def test_a_mixed_precision_generator_is_refused_by_name():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")  # conftest resets it
+    generator = build_generator(TINY)
+    with pytest.raises(ValueError, match=r"reduced precision in \[.*'source_to_target_input'"):
+        portable_function(generator, DataConfig(load_size=(64, 48), old_size=(64, 48)))
 
 
 def test_the_cli_refuses_them_too(tmp_path):
