@@ -36,8 +36,11 @@ def pose_in_frame(spec: str, frame, extractor, visibility: float) -> np.ndarray:
     if len(fields) < 2:
         raise ValueError(f"--pose {spec!r}: not a photo, an OpenPose .json file nor a PATN row "
                          "(name:keypoints_y:keypoints_x)")
-    from dptn_tf.data import parse_keypoints
-
+    try:
+        from dptn_tf.data import parse_keypoints
+    except ImportError:
+        raise ImportError(f"--pose {spec!r}: a PATN row is parsed by dptn_tf.data, which needs "
+                          "TensorFlow; give a photo or an OpenPose .json file") from None
     return parse_keypoints(fields[-2], fields[-1], where="--pose").astype(np.float64)
 
 

@@ -216,7 +216,8 @@ def test_bad_photos_are_named_without_tensorflow(exported, without_tensorflow, u
     for source, pose, message in (
             (not_image, upper_body_photo, f"error: {not_image}: not a readable image"),
             (huge, upper_body_photo, f"error: {huge}: 4195x4000 pixels is over the limit"),
-            (upper_body_photo, huge, f"error: {huge}: 4195x4000 pixels is over the limit")):
+            (upper_body_photo, huge, f"error: {huge}: 4195x4000 pixels is over the limit"),
+            (upper_body_photo, "x.jpg:[1]:[2]", "a PATN row is parsed by dptn_tf.data")):
         out = tmp_path / "result.png"
         done = without_tensorflow("--source", str(source), "--pose", str(pose), "--model", model,
                                   "--out", str(out))
