@@ -1,12 +1,16 @@
-"""Export a DPTN generator as a versioned SavedModel for TensorFlow Serving.
+"""Export a DPTN generator as a versioned SavedModel for TensorFlow Serving, or for LiteRT or
+ONNX Runtime.
 
     python export_savedmodel.py --run runs/market --out exports/dptn
     python export_savedmodel.py --generator generator.keras --config configs/market.yaml \
         --out exports/dptn --version 3
+    python export_savedmodel.py --run runs/market --format tflite --out exports/dptn-lite
 
 writes `exports/dptn/<version>/` (the next free version unless `--version` is given) with the
 signatures `serving_default` (encoded image + keypoints -> image) and `generate` (tensors ->
-tensor); see `dptn_tf/serving/export.py`. Paths may be URLs of any file system TensorFlow reads
+tensor); see `dptn_tf/serving/export.py`. `--format tflite` writes `model.tflite`,
+`model_float16.tflite` and `model_int8.tflite` there instead, `--format onnx` `model.onnx` (image
+and keypoints in, image out: `dptn_tf/serving/portable.py`). Paths may be URLs of any file system TensorFlow reads
 (`gs://...`). `--run RUN_DIR` takes `RUN_DIR/generator.keras` and the
 geometry (`data.load_size`, `data.old_size`, `data.sigma`) from `RUN_DIR/config.yaml`; with
 `--generator`, it comes from `--config` (default: the built-in defaults) and `--set` overrides.
@@ -31,18 +35,24 @@ def main(argv=None) -> int:
                         metavar="SECTION.FIELD=VALUE", help="config override (repeatable)")
     parser.add_argument("--out", required=True, help="export base path")
     parser.add_argument("--version", type=int, help="version number (default: next free)")
+    parser.add_argument("--format", choices=("savedmodel", "tflite", "onnx"),
+                        default="savedmodel", help="what to write (default: savedmodel)")
     parser.add_argument("--max-source-pixels", type=int,
                         help="largest source image (H * W) a request may send (default 4096x4096)")
     add_verbose_flag(parser)
     args = parser.parse_args(argv)
     if args.run and args.config:
         parser.error("--config goes with --generator; --run reads RUN_DIR/config.yaml")
+    if args.max_source_pixels and args.format != "savedmodel":
+        parser.error("--max-source-pixels goes with --format savedmodel; the LiteRT and ONNX "
+                     "runtimes read photos with the library's limit")
     quiet_tensorflow(args.verbose)
     import tensorflow as tf
 
     from dptn_tf.files.directory_lock import DirectoryInUseError
     from dptn_tf.inference.generation import load_generator
     from dptn_tf.serving.export import MAX_SOURCE_PIXELS, export_saved_model
+    from dptn_tf.serving.portable import export_portable
 
     if args.run:
         config_path = tf.io.gfile.join(args.run, "config.yaml")
@@ -52,9 +62,13 @@ def main(argv=None) -> int:
     try:
         config = load_config(config_path, args.overrides)
         generator = load_generator(generator_path)
-        path = export_saved_model(generator, args.out, config.data, args.version,
-                                  args.max_source_pixels or MAX_SOURCE_PIXELS)
-    except (FileNotFoundError, FileExistsError, ValueError, DirectoryInUseError) as error:
+        if args.format == "savedmodel":
+            path = export_saved_model(generator, args.out, config.data, args.version,
+                                      args.max_source_pixels or MAX_SOURCE_PIXELS)
+        else:
+            path = export_portable(generator, args.out, config.data, args.format, args.version)
+    except (FileNotFoundError, FileExistsError, ValueError, ImportError,
+            DirectoryInUseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"wrote {path} (network at {tuple(config.data.load_size)}, output images at "

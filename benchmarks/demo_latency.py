@@ -46,7 +46,7 @@ def main() -> None:
 
     from dptn_tf.config import load_config
     from dptn_tf.demo.app import PoseTransferDemo
-    from dptn_tf.inference.photo_transfer import GeneratorModel
+    from dptn_tf.inference.tensorflow_models import GeneratorModel
     from dptn_tf.models import build_generator
     from dptn_tf.pose import BlazePose
 

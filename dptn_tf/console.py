@@ -55,9 +55,13 @@ def wants_quiet() -> bool:
 
 
 @contextlib.contextmanager
-def stderr_silenced():
-    """File descriptor 2 pointed at /dev/null for the block: C++ code (absl, TF Lite) writes
-    there directly, past Python's `sys.stderr`; exceptions still propagate."""
+def stderr_silenced(silenced: bool = True):
+    """File descriptor 2 pointed at /dev/null for the block (if `silenced`): C++ code (absl,
+    TF Lite's "INFO: Created TensorFlow Lite XNNPACK delegate") writes there directly, past
+    Python's `sys.stderr`; exceptions still propagate."""
+    if not silenced:
+        yield
+        return
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)

@@ -23,7 +23,7 @@ ALLOWED = {
                  "convert"},
     "metrics": {"config", "files", "pose", "data", "convert"},
     "inference": {"config", "files", "pose", "layers", "models", "data"},
-    "serving": {"config", "files", "pose", "models", "data", "inference"},
+    "serving": {"config", "files", "pose", "layers", "models", "data", "inference"},
     "demo": {"config", "console", "files", "pose", "visualization", "data", "inference",
              "serving"},
     "cli": {"config", "console", "files", "pose", "visualization", "layers", "models", "data",

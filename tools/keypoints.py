@@ -47,9 +47,8 @@ def photo_rows(photos, args, extractor) -> tuple[dict, list[str]]:
     """{name: keypoints} for the photos with a person, and the error lines of the others."""
     import tensorflow as tf
 
-    from dptn_tf.data.images import resize_uint8
     from dptn_tf.files.atomic import write_atomically
-    from dptn_tf.pose import person_window, read_photo
+    from dptn_tf.pose import person_window, read_photo, resize_uint8
     from dptn_tf.visualization import draw_skeleton
 
     rows, errors = {}, []

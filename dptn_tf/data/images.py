@@ -33,28 +33,23 @@ def read_rgb(path) -> np.ndarray:
         raise ValueError(f"{path}: not a JPEG, PNG, BMP or GIF image") from None
 
 
-def resize_uint8(image, size) -> np.ndarray:
-    """uint8 `[h, w, 3]` -> uint8 numpy at `size` (bilinear, antialiased, rounded): a photo
-    fitted to a frame, or a generated image put back at a photo's scale."""
-    resized = tf.image.resize(tf.cast(image, tf.float32), size, method="bilinear", antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy()
-
-
 def to_network_input(image, load_size) -> tf.Tensor:
     """uint8 RGB `[h, w, 3]` -> float32 `[H, W, 3]` in [-1, 1] at `load_size` (a python pair).
 
     The resize is bilinear, as the reference's PIL resize; when shrinking it is antialiased
     (as PIL is), when enlarging it skips the antialiasing kernel, which would change nothing
-    but cost twice the time.
+    but cost twice the time. An image known to be at `load_size` already is only scaled (the
+    resize would change nothing, and LiteRT has no resize of uint8 images).
     """
-    shrinking = tf.reduce_any(tf.shape(image)[:2] > tf.constant(load_size, tf.int32))
-    image = tf.cond(
-        shrinking,
-        lambda: tf.image.resize(image, load_size, method="bilinear", antialias=True),
-        lambda: tf.image.resize(image, load_size, method="bilinear"),
-    )
-    image = tf.ensure_shape(image, (*load_size, 3))
-    return tf.clip_by_value(image / 127.5 - 1.0, -1.0, 1.0)
+    if tuple(image.shape[:2]) != tuple(load_size):
+        shrinking = tf.reduce_any(tf.shape(image)[:2] > tf.constant(load_size, tf.int32))
+        image = tf.cond(
+            shrinking,
+            lambda: tf.image.resize(image, load_size, method="bilinear", antialias=True),
+            lambda: tf.image.resize(image, load_size, method="bilinear"),
+        )
+        image = tf.ensure_shape(image, (*load_size, 3))
+    return tf.clip_by_value(tf.cast(image, tf.float32) / 127.5 - 1.0, -1.0, 1.0)
 
 
 def decode_image(contents, load_size) -> tf.Tensor:

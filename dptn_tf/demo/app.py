@@ -16,14 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from dptn_tf.data import read_annotations
-from dptn_tf.data.images import resize_uint8
-from dptn_tf.inference.photo_transfer import (
-    GeneratorModel,
-    SavedModel,
-    attention_in_source,
-    placed_in_frame,
-    transfer_found,
-)
+from dptn_tf.inference.photo_transfer import placed_in_frame, transfer_found
+from dptn_tf.inference.tensorflow_models import GeneratorModel, SavedModel, attention_in_source
 from dptn_tf.pose import (
     JOINT_COLORS,
     JOINT_NAMES,
@@ -32,6 +26,7 @@ from dptn_tf.pose import (
     NUM_JOINTS,
     BlazePose,
     read_photo,
+    resize_uint8,
 )
 from dptn_tf.pose.blazepose import VISIBILITY_THRESHOLD
 from dptn_tf.serving.rest_client import RestModel, ServingError

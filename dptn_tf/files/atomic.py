@@ -1,15 +1,15 @@
 """Write files and directories so that readers only ever see complete ones, on any file system
-TensorFlow has: local paths, and URLs such as `gs://bucket/run` (`tf.io.gfile`)."""
+TensorFlow has: local paths, and URLs such as `gs://bucket/run` (`tf.io.gfile`). Local paths
+need no TensorFlow (the LiteRT and ONNX path writes its results here too)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import re
+import shutil
 import uuid
 from pathlib import Path
-
-import tensorflow as tf
 
 from dptn_tf.files import is_url
 
@@ -31,8 +31,11 @@ def atomic_path(path: str | Path):
     """
     parent, name = os.path.split(str(path))
     stem, suffix = os.path.splitext(name)
-    temporary = tf.io.gfile.join(parent, f".{stem}.tmp-{uuid.uuid4().hex[:8]}{suffix}")
-    tf.io.gfile.makedirs(parent or ".")
+    temporary = os.path.join(parent, f".{stem}.tmp-{uuid.uuid4().hex[:8]}{suffix}")
+    if is_url(path):
+        _gfile().makedirs(parent)
+    else:
+        os.makedirs(parent or ".", exist_ok=True)
     try:
         yield temporary if is_url(path) else Path(temporary)
         _rename(temporary, str(path))
@@ -53,11 +56,11 @@ def remove_leftovers(directory: str | Path, is_leftover=is_temporary) -> list[st
     Only call it while no other process may be writing `directory` (while holding it with
     `dptn_tf.files.directory_lock.exclusive_directory`): a live writer's temporary looks the same.
     """
-    directory = str(directory)
-    if not tf.io.gfile.isdir(directory):
+    directory, gfile = str(directory), _gfile()
+    if not gfile.isdir(directory):
         return []
-    entries = [(name.rstrip("/"), tf.io.gfile.join(directory, name.rstrip("/")))
-               for name in tf.io.gfile.listdir(directory)]
+    entries = [(name.rstrip("/"), gfile.join(directory, name.rstrip("/")))
+               for name in gfile.listdir(directory)]
     leftovers = sorted(path for name, path in entries if is_leftover(name, path))
     for path in leftovers:
         remove(path)
@@ -67,27 +70,47 @@ def remove_leftovers(directory: str | Path, is_leftover=is_temporary) -> list[st
 def remove(path: str | Path) -> None:
     """Delete a file or a directory tree, if it is there."""
     path = str(path)
-    if tf.io.gfile.isdir(path):
-        tf.io.gfile.rmtree(path)
-    elif tf.io.gfile.exists(path):
-        tf.io.gfile.remove(path)
+    if not is_url(path):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.remove(path)
+        return
+    gfile = _gfile()
+    if gfile.isdir(path):
+        gfile.rmtree(path)
+    elif gfile.exists(path):
+        gfile.remove(path)
 
 
 def write_atomically(path: str | Path, contents: str | bytes) -> None:
     """Write `contents` to `path` through a temporary file (`atomic_path`)."""
     mode = "w" if isinstance(contents, str) else "wb"
-    with atomic_path(str(path)) as temporary, tf.io.gfile.GFile(temporary, mode) as file:
-        file.write(contents)
+    with atomic_path(str(path)) as temporary:
+        opener = open if isinstance(temporary, Path) else _gfile().GFile
+        with opener(temporary, mode) as file:
+            file.write(contents)
+
+
+def _gfile():
+    """TensorFlow's file systems, loaded for URLs (and leftovers) only."""
+    import tensorflow as tf
+
+    return tf.io.gfile
 
 
 def _rename(source: str, target: str) -> None:
-    if not is_url(target) or not tf.io.gfile.isdir(source):
-        tf.io.gfile.rename(source, target, overwrite=True)
+    if not is_url(target):
+        os.replace(source, target)
+        return
+    gfile = _gfile()
+    if not gfile.isdir(source):
+        gfile.rename(source, target, overwrite=True)
         return
     # Object stores rename a directory object by object, if at all (ram:// drops its contents).
-    for directory, _, files in tf.io.gfile.walk(source):
+    for directory, _, files in gfile.walk(source):
         destination = target + directory[len(source):]
-        tf.io.gfile.makedirs(destination)
+        gfile.makedirs(destination)
         for name in files:
-            tf.io.gfile.copy(tf.io.gfile.join(directory, name),
-                             tf.io.gfile.join(destination, name), overwrite=True)
+            gfile.copy(gfile.join(directory, name), gfile.join(destination, name),
+                       overwrite=True)

@@ -1,5 +1,7 @@
 """Instance normalisation with PyTorch's arithmetic (`InstanceNorm1d/2d(affine=True)`)."""
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
@@ -77,3 +79,19 @@ class InstanceNormalization(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon, "precision": self.precision}
+
+
+@contextlib.contextmanager
+def float32_norms(model: keras.Model):
+    """Within the block, `model`'s float64 norms compute in float32: trace it there for a
+    runtime without float64 kernels (LiteRT). float64 is for the gradients of training; a
+    forward pass differs by float32 rounding only."""
+    norms = [layer for layer in model._flatten_layers()
+             if isinstance(layer, InstanceNormalization) and layer.precision == "float64"]
+    for norm in norms:
+        norm.precision = "float32"
+    try:
+        yield model
+    finally:
+        for norm in norms:
+            norm.precision = "float64"

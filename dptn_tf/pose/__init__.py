@@ -14,8 +14,9 @@ import importlib
 from dptn_tf.pose.blazepose import BlazePose, blazepose_to_coco18
 from dptn_tf.pose.framing import Window, person_window
 from dptn_tf.pose.openpose import openpose_to_coco18, read_openpose_json
-from dptn_tf.pose.photos import MAX_PHOTO_PIXELS, read_photo, upright_bytes
+from dptn_tf.pose.photos import MAX_PHOTO_PIXELS, read_photo, resize_uint8, upright_bytes
 from dptn_tf.pose.skeleton import (
+    IN_FRAME_RULE,
     JOINT_COLORS,
     JOINT_NAMES,
     LIMB_COLORS,
@@ -23,6 +24,7 @@ from dptn_tf.pose.skeleton import (
     MISSING,
     NUM_JOINTS,
     NoPersonFound,
+    check_keypoints,
 )
 
 _NEEDS_TENSORFLOW = {"keypoints_to_heatmaps": "heatmaps", "scale_keypoints": "heatmaps"}
@@ -36,6 +38,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "IN_FRAME_RULE",
     "JOINT_COLORS",
     "JOINT_NAMES",
     "LIMBS",
@@ -47,11 +50,13 @@ __all__ = [
     "NoPersonFound",
     "Window",
     "blazepose_to_coco18",
+    "check_keypoints",
     "keypoints_to_heatmaps",
     "openpose_to_coco18",
     "person_window",
     "read_openpose_json",
     "read_photo",
+    "resize_uint8",
     "scale_keypoints",
     "upright_bytes",
 ]

@@ -17,7 +17,6 @@ weight file (`dptn_tf.files.weight_files`) and checked against their SHA-256.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from dataclasses import dataclass
@@ -145,7 +144,7 @@ def _load_interpreter(path, runtime: str, num_threads: int | None):
         interpreter_class = tf.lite.Interpreter
     # The interpreter's C++ prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." to
     # file descriptor 2 as it is made ready; a quiet command (dptn_tf.console) hides it.
-    with stderr_silenced() if wants_quiet() else contextlib.nullcontext():
+    with stderr_silenced(wants_quiet()):
         interpreter = interpreter_class(model_path=str(path), num_threads=num_threads)
         interpreter.allocate_tensors()
     return interpreter

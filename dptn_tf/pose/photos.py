@@ -66,3 +66,11 @@ def upright_bytes(data: bytes, name: str = "photo") -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(photo).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def resize_uint8(image, size) -> np.ndarray:
+    """uint8 `[h, w, 3]` -> uint8 `[H, W, 3]` at `size` `(H, W)`, bilinear (Pillow's: antialiased
+    when shrinking), rounded: a photo fitted to a frame, or a generated image put back at a
+    photo's scale, with or without TensorFlow."""
+    image = Image.fromarray(np.asarray(image, np.uint8))
+    return np.asarray(image.resize((int(size[1]), int(size[0])), Image.Resampling.BILINEAR))

@@ -1,7 +1,13 @@
-"""The COCO-18 skeleton as OpenPose and the PATN annotations number it: joints, limbs, colours."""
+"""The COCO-18 skeleton as OpenPose and the PATN annotations number it: joints, limbs, colours,
+and what a valid set of keypoints is."""
+
+import numpy as np
 
 NUM_JOINTS = 18
 MISSING = -1
+# What every consumer of keypoints accepts (the serving graph checks it too, in TensorFlow).
+IN_FRAME_RULE = ("finite (y, x) pixels within {frame} (0 <= y <= H, 0 <= x <= W), or -1 for a "
+                 "missing joint")
 
 # Each side is the person's own. Joints 14-17 are OpenPose's REye, LEye, REar, LEar (the limbs
 # below join the right ear, 16, to the right shoulder, 2); PATN's label list calls them
@@ -30,3 +36,21 @@ LIMB_COLORS = tuple(JOINT_COLORS[i % NUM_JOINTS] for i in range(len(LIMBS)))
 
 class NoPersonFound(ValueError):
     """A photo or a pose file with no person in it; the message names the file or the stage."""
+
+
+def check_keypoints(keypoints, frame, name: str) -> np.ndarray:
+    """float32 `[18, 2]` `(y, x)` as `IN_FRAME_RULE` says, `frame` its `(H, W)`; else a
+    ValueError naming `name` and the joints at fault."""
+    keypoints = np.asarray(keypoints, np.float32)
+    if keypoints.shape != (NUM_JOINTS, 2):
+        raise ValueError(f"{name}: expected [{NUM_JOINTS}, 2] (y, x) keypoints, got shape "
+                         f"{keypoints.shape}")
+    with np.errstate(invalid="ignore"):
+        inside = np.all((keypoints >= 0) & (keypoints <= np.asarray(frame, np.float32)), axis=-1)
+    valid = np.all(np.isfinite(keypoints), axis=-1) & (
+        np.any(keypoints == MISSING, axis=-1) | inside)
+    if not valid.all():
+        bad = np.flatnonzero(~valid)
+        raise ValueError(f"{name}: expected {IN_FRAME_RULE.format(frame=tuple(frame))}; not so "
+                         f"at joints {bad.tolist()}: {keypoints[bad].tolist()}")
+    return keypoints

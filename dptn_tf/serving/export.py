@@ -43,7 +43,13 @@ from dptn_tf.files.directory_lock import exclusive_directory
 from dptn_tf.files.finite import model_weights, require_finite
 from dptn_tf.inference.generation import as_inference_generator, to_saved_uint8
 from dptn_tf.models import INPUT_NAMES
-from dptn_tf.pose import MAX_PHOTO_PIXELS, MISSING, NUM_JOINTS, keypoints_to_heatmaps
+from dptn_tf.pose import (
+    IN_FRAME_RULE,
+    MAX_PHOTO_PIXELS,
+    MISSING,
+    NUM_JOINTS,
+    keypoints_to_heatmaps,
+)
 
 SERVING_SIGNATURE = "serving_default"
 GENERATE_SIGNATURE = "generate"
@@ -112,8 +118,8 @@ def _require_in_frame(keypoints, frames, name: str, frame: str) -> tf.Operation:
     bad = tf.where(tf.logical_not(tf.logical_and(finite, tf.logical_or(missing, inside))))
     return tf.debugging.Assert(
         tf.equal(tf.size(bad), 0),
-        [f"{name}: expected finite (y, x) pixels within {frame} (0 <= y <= H, 0 <= x <= W), "
-         "or -1 for a missing joint; not so at [batch position, joint]", bad,
+        [f"{name}: expected {IN_FRAME_RULE.format(frame=frame)}; not so at "
+         "[batch position, joint]", bad,
          "values", tf.gather_nd(keypoints, bad)],
         summarize=8, name=f"check_{name}_range")
 
@@ -190,7 +196,8 @@ def _validate_generate_inputs(source_image, source_pose, target_pose):
     return _checked((source_image, source_pose, target_pose), shapes, sizes, divisible_by_8)
 
 
-def _check_geometry(data: DataConfig) -> None:
+def check_geometry(data: DataConfig) -> None:
+    """Refuse a geometry the network cannot run at, before anything is traced or converted."""
     load_size, old_size = tuple(data.load_size), tuple(data.old_size)
     for name, size in (("load_size", load_size), ("old_size", old_size)):
         if len(size) != 2 or min(size) < 1:
@@ -208,7 +215,7 @@ def build_export_archive(generator: keras.Model, data: DataConfig,
     `max_source_pixels` bounds `H * W` of a source image, checked from its header.
     """
     generator = as_inference_generator(generator)
-    _check_geometry(data)
+    check_geometry(data)
     load_size, old_size = tuple(data.load_size), tuple(data.old_size)
 
     def generate(source_image, source_pose, target_pose):
@@ -270,18 +277,31 @@ def export_saved_model(generator: keras.Model, export_base: str | Path, data: Da
     infinity are refused. One export at a time may write `export_base` (`DirectoryInUseError`
     names the other); the temporaries a killed export left there are deleted first.
     """
+    return write_version(
+        generator, export_base, data, version, "export_saved_model",
+        lambda folder: build_export_archive(generator, data, max_source_pixels).write_out(
+            folder, verbose=False))
+
+
+def write_version(generator: keras.Model, export_base: str | Path, data: DataConfig,
+                  version: int | None, writer: str, write) -> str:
+    """Check `generator` and `data`, then let `write(folder)` fill a new version of
+    `export_base` and return its path: the rules of `export_saved_model`, for every format.
+
+    `write` gets a temporary folder, renamed to `export_base/<version>/` once it returns;
+    `writer` names this export to another one that holds `export_base`.
+    """
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)
                                 or version < 1):
         raise ValueError(f"version: expected a positive integer, got {version!r}")
-    _check_geometry(data)
+    check_geometry(data)
     require_finite(model_weights(generator), f"{export_base}: the generator")
-    with exclusive_directory(export_base, "export_saved_model"):
+    with exclusive_directory(export_base, writer):
         version = next_version(export_base) if version is None else version
         path = tf.io.gfile.join(str(export_base), str(version))
         if tf.io.gfile.exists(path):
             raise FileExistsError(f"{path} already exists: choose another version (next free: "
                                   f"{next_version(export_base)})")
-        archive = build_export_archive(generator, data, max_source_pixels)
         with atomic_path(path) as temporary:
-            archive.write_out(temporary, verbose=False)
+            write(temporary)
     return path

@@ -242,13 +242,13 @@ def float32_inference_generator(generator: keras.Model, config: Config) -> keras
     not depend on the hardware it was trained on, so its layers are rebuilt in float32 (the
     variables already are) and the trained weights copied in.
     """
-    if generator.dtype_policy.name != "float32":
-        previous = keras.mixed_precision.global_policy()
-        keras.mixed_precision.set_global_policy("float32")
-        try:
-            exported = models.build_generator(config.model)
-        finally:
-            keras.mixed_precision.set_global_policy(previous)
+    if generator.dtype_policy.name == "float32":
+        return models.inference_generator(generator, frame=config.data)
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:  # inference_generator adds layers of its own (the inputs' concatenations)
+        exported = models.build_generator(config.model)
         exported.set_weights(generator.get_weights())
-        generator = exported
-    return models.inference_generator(generator, frame=config.data)
+        return models.inference_generator(exported, frame=config.data)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from dptn_tf.demo.app import PoseTransferDemo
-from dptn_tf.inference.photo_transfer import GeneratorModel
+from dptn_tf.inference.tensorflow_models import GeneratorModel
 from dptn_tf.pose import MAX_PHOTO_PIXELS, BlazePose
 from dptn_tf.serving.rest_client import RestModel
 

@@ -141,15 +141,15 @@ def test_mixed_precision_trains(policy):
             assert isinstance(model.generator_optimizer, keras.optimizers.LossScaleOptimizer)
             assert isinstance(model.discriminator_optimizer, keras.optimizers.LossScaleOptimizer)
         logs = fit_one_step(model, random_batch())
+        # What train.py exports (under the run's policy) computes in float32, every layer, with
+        # the trained weights.
+        exported = training.float32_inference_generator(model.generator, tiny_config())
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert all(np.isfinite(values[0]) for values in logs.values())
     assert int(model.generator_optimizer.iterations) == 1
-    # What train.py exports computes in float32, with the trained weights.
-    config = tiny_config()
-    exported = training.float32_inference_generator(model.generator, config)
+    assert {layer.dtype_policy.name for layer in exported._flatten_layers()} == {"float32"}
     conv = exported.get_layer("decoder").get_layer("output_conv")
-    assert conv.dtype_policy.name == "float32"
     np.testing.assert_array_equal(conv.kernel.numpy(), model.generator.get_layer("decoder")
                                   .get_layer("output_conv").kernel.numpy())
     inputs = {k: v for k, v in random_batch().items() if k != "target_image"}
