@@ -2,6 +2,7 @@
 `--verbose` (`dptn_tf/console.py`): every entry point, the demo included, run for real on a tiny
 model and data set, prints no TensorFlow, TF Lite or absl line."""
 
+import configparser
 import json
 import os
 import re
@@ -28,8 +29,8 @@ ANY_LOG_LINE = re.compile(TENSORFLOW_LOG_LINE.pattern + r"|INFO: Created TensorF
 TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1, num_ttbs=1)
 
 # Runs an entry point with --help in this process and reports the heavy modules it imported:
-# a script (its folder first on the path, as python puts it), or a module run with `python -m`
-# (the demo, where gradio counts as heavy too).
+# a script at the repository's root or in tools/ (a wrapper of its command module), or a command
+# module as its console script runs it (the demo's too, where gradio counts as heavy).
 PROBE = """
 import json, runpy, sys
 sys.argv = [sys.argv[1], "--help"]
@@ -39,8 +40,7 @@ except SystemExit as exit:
     code = exit.code
 print(json.dumps({"code": code, "imported": [m for m in %r if m in sys.modules]}))
 """
-HELP_PROBE = PROBE % ('sys.path.insert(0, str(__import__("pathlib").Path(sys.argv[0]).parent)); '
-                      'runpy.run_path(sys.argv[0], run_name="__main__")', HEAVY)
+HELP_PROBE = PROBE % ('runpy.run_path(sys.argv[0], run_name="__main__")', HEAVY)
 HELP_MODULE_PROBE = PROBE % ('runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)',
                              (*HEAVY, "gradio"))
 
@@ -50,16 +50,44 @@ def environment(**changes) -> dict:
     return env | changes
 
 
-@pytest.mark.parametrize("entry_point", ENTRY_POINTS + ["-m dptn_tf.demo"])
-def test_help_answers_before_tensorflow_loads(entry_point):
-    probe = HELP_MODULE_PROBE if entry_point.startswith("-m ") else HELP_PROBE
-    target = entry_point.removeprefix("-m ") if probe is HELP_MODULE_PROBE else str(
-        REPO / entry_point)
+def console_scripts() -> dict:
+    """Console script -> the module whose `main` it runs, as setup.cfg declares them."""
+    parser = configparser.ConfigParser()
+    parser.read(REPO / "setup.cfg")
+    lines = parser["options.entry_points"]["console_scripts"].strip().splitlines()
+    return {name.strip(): target.split(":")[0].strip()
+            for name, target in (line.split("=") for line in lines)}
+
+
+def _help(probe: str, target: str) -> list[str]:
     result = subprocess.run([sys.executable, "-c", probe, target],
                             capture_output=True, text=True, timeout=120, cwd=REPO, check=True)
     *usage, report = result.stdout.strip().splitlines()
     assert json.loads(report) == {"code": 0, "imported": []}
     assert "usage:" in "\n".join(usage)
+    return usage
+
+
+@pytest.mark.parametrize("entry_point", ENTRY_POINTS)
+def test_help_answers_before_tensorflow_loads(entry_point):
+    _help(HELP_PROBE, str(REPO / entry_point))
+
+
+def test_every_command_has_a_console_script():
+    scripts = console_scripts()
+    commands = {f"dptn_tf.cli.{path.stem}" for path in (REPO / "dptn_tf" / "cli").glob("*.py")
+                if path.stem != "__init__"}
+    assert set(scripts.values()) == commands | {"dptn_tf.demo.__main__"}
+    assert all(name.startswith("dptn-") for name in scripts)
+
+
+@pytest.mark.parametrize("script, module", sorted(console_scripts().items()))
+def test_every_console_script_answers_help_in_under_two_seconds(script, module):
+    """What a console script runs, `main` of its module, answers --help without loading
+    TensorFlow, Keras, torch or gradio, so it is at once (2 s is a loaded machine's margin)."""
+    start = time.monotonic()
+    _help(HELP_MODULE_PROBE, module)
+    assert time.monotonic() - start < 2.0, script
 
 
 def test_tensorflow_is_quiet_unless_verbose(tmp_path):

@@ -1,7 +1,7 @@
 """The photo tools through their entry points: fetch_pose_models.py, keypoints.py (photos and
 OpenPose files -> a PATN split) and transfer.py (photo -> keypoints -> a person in a new pose)."""
 
-import importlib.util
+import importlib
 import json
 import zipfile
 from pathlib import Path
@@ -25,10 +25,7 @@ TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1,
 
 
 def _tool(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"dptn_tf.cli.{name}")
 
 
 fetch_tool, keypoints_tool, transfer_tool = (_tool(n) for n in
@@ -186,3 +183,4 @@ def test_transfer_says_what_is_wrong(tiny_model, upper_body_photo, nobody_photo,
                                "--generator", str(tmp_path / "alone" / "generator.keras"),
                                "--out", str(tmp_path / "r.png")]) == 1
     assert "give --config" in capsys.readouterr().err
+

@@ -2,7 +2,6 @@
 parity of a TensorFlow-only reload with the Keras path, and the graph's own input validation
 (every bad input an InvalidArgument saying what was expected; the service goes on serving)."""
 
-import importlib.util
 import re
 import struct
 import subprocess
@@ -15,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from serving_double import ModelDouble, PredictError
+from helpers.serving_double import ModelDouble, PredictError
 
 from dptn_tf.config import Config, ModelConfig
 from dptn_tf.data import decode_image
@@ -316,11 +315,9 @@ def test_generate_rejects_bad_input_saying_what_it_expected(served, requests, ca
 
 
 def _cli():
-    spec = importlib.util.spec_from_file_location("export_savedmodel",
-                                                  REPO / "export_savedmodel.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from dptn_tf.cli import export
+
+    return export
 
 
 def test_versions_are_never_overwritten_and_a_failed_export_leaves_nothing(tmp_path, monkeypatch):

@@ -2,7 +2,6 @@
 and the `configs/serving/` files as TF Serving parses them."""
 
 import base64
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,8 +14,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from google.protobuf import text_format
-from serving_double import ModelDouble, serve_grpc, serve_rest
+from helpers.serving_double import ModelDouble, serve_grpc, serve_rest
 
+from dptn_tf.cli import serving_client as client
 from dptn_tf.config import DataConfig, ModelConfig
 from dptn_tf.data import write_annotations
 from dptn_tf.models import build_generator
@@ -27,15 +27,6 @@ TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1,
 OLD_SIZE = (48, 36)
 
 
-def _client():
-    spec = importlib.util.spec_from_file_location("serving_client",
-                                                  REPO / "tools" / "serving_client.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-client = _client()
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +233,7 @@ def test_the_rest_client_runs_without_tensorflow(model, request_data, tmp_path):
                         "--target-keypoints", {json.dumps(request_data["target"])!r},
                         "--out", {str(tmp_path / "result.png")!r}]
             try:
-                runpy.run_path({str(REPO / "tools" / "serving_client.py")!r}, run_name="__main__")
+                runpy.run_module("dptn_tf.cli.serving_client", run_name="__main__")
             except SystemExit as exit:
                 assert exit.code in (0, None), exit.code
             assert "keras" not in sys.modules

@@ -3,17 +3,14 @@ a file system that is not the local one: TensorFlow's in-memory `ram://`, which 
 (and so runs in this process), standing for `gs://` and the others `tf.io.gfile` knows."""
 
 import json
-import sys
 import uuid
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers.train_cli import REPO, command
+from helpers.train_cli import command
 
-sys.path.insert(0, str(REPO))  # the entry points are scripts beside the package
-import export_savedmodel
-
+from dptn_tf.cli import export as export_savedmodel
 from dptn_tf.cli import train
 
 

@@ -1,0 +1,80 @@
+"""Export a DPTN generator as a versioned SavedModel for TensorFlow Serving, or for LiteRT or
+ONNX Runtime.
+
+    python export_savedmodel.py --run runs/market --out exports/dptn
+    python export_savedmodel.py --generator generator.keras --config configs/market.yaml \
+        --out exports/dptn --version 3
+    python export_savedmodel.py --run runs/market --format tflite --out exports/dptn-lite
+
+writes `exports/dptn/<version>/` (the next free version unless `--version` is given) with the
+signatures `serving_default` (encoded image + keypoints -> image) and `generate` (tensors ->
+tensor); see `dptn_tf/serving/export.py`. `--format tflite` writes `model.tflite`,
+`model_float16.tflite` and `model_int8.tflite` there instead, `--format onnx` `model.onnx` (image
+and keypoints in, image out: `dptn_tf/serving/portable.py`). Paths may be URLs of any file system TensorFlow reads
+(`gs://...`). `--run RUN_DIR` takes `RUN_DIR/generator.keras` and the
+geometry (`data.load_size`, `data.old_size`, `data.sigma`) from `RUN_DIR/config.yaml`; with
+`--generator`, it comes from `--config` (default: the built-in defaults) and `--set` overrides.
+One export at a time may write an export base; temporaries a killed export left there are
+deleted at the next start.
+"""
+
+import argparse
+import sys
+
+from dptn_tf.config import load_config
+from dptn_tf.console import add_verbose_flag, quiet_tensorflow
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="training run directory (generator.keras + config.yaml)")
+    source.add_argument("--generator", help="a .keras generator")
+    parser.add_argument("--config", help="YAML config for --generator")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="SECTION.FIELD=VALUE", help="config override (repeatable)")
+    parser.add_argument("--out", required=True, help="export base path")
+    parser.add_argument("--version", type=int, help="version number (default: next free)")
+    parser.add_argument("--format", choices=("savedmodel", "tflite", "onnx"),
+                        default="savedmodel", help="what to write (default: savedmodel)")
+    parser.add_argument("--max-source-pixels", type=int,
+                        help="largest source image (H * W) a request may send (default 4096x4096)")
+    add_verbose_flag(parser)
+    args = parser.parse_args(argv)
+    if args.run and args.config:
+        parser.error("--config goes with --generator; --run reads RUN_DIR/config.yaml")
+    if args.max_source_pixels and args.format != "savedmodel":
+        parser.error("--max-source-pixels goes with --format savedmodel; the LiteRT and ONNX "
+                     "runtimes read photos with the library's limit")
+    quiet_tensorflow(args.verbose)
+    import tensorflow as tf
+
+    from dptn_tf.files.directory_lock import DirectoryInUseError
+    from dptn_tf.inference.generation import load_generator
+    from dptn_tf.serving.export import MAX_SOURCE_PIXELS, export_saved_model
+    from dptn_tf.serving.portable import export_portable
+
+    if args.run:
+        config_path = tf.io.gfile.join(args.run, "config.yaml")
+        generator_path = tf.io.gfile.join(args.run, "generator.keras")
+    else:
+        config_path, generator_path = args.config, args.generator
+    try:
+        config = load_config(config_path, args.overrides)
+        generator = load_generator(generator_path)
+        if args.format == "savedmodel":
+            path = export_saved_model(generator, args.out, config.data, args.version,
+                                      args.max_source_pixels or MAX_SOURCE_PIXELS)
+        else:
+            path = export_portable(generator, args.out, config.data, args.format, args.version)
+    except (FileNotFoundError, FileExistsError, ValueError, ImportError,
+            DirectoryInUseError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {path} (network at {tuple(config.data.load_size)}, output images at "
+          f"{tuple(config.data.old_size)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
