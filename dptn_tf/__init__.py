@@ -3,9 +3,10 @@
 Importing the package is cheap: TensorFlow loads with the first module that needs it, so the
 commands answer `--help` at once. Importing `dptn_tf.layers` (which `dptn_tf.models`, training,
 inference and the tools do) registers the custom Keras layers, so `keras.saving.load_model` can
-read the `.keras` files the package writes. The top-level modules `config` (typed settings) and
-`console` (what the commands print) import no TensorFlow; the folders, from the bottom up (each
-imports only from those listed before it, and `config`, which imports only `files`):
+read the `.keras` files the package writes. The top-level modules `config` (typed settings),
+`console` (what the commands print) and `keras_internals` (the private Keras hooks the library
+relies on, each tested) import nothing heavy of their own; the folders, from the bottom up (each
+imports only from those listed before it, and from the top-level modules):
 
     files/          atomic writes, where pretrained weight files are found
     pose/           the COCO-18 skeleton, the one keypoints -> heatmaps function, keypoints
@@ -18,7 +19,9 @@ imports only from those listed before it, and `config`, which imports only `file
     training/       the DPTN keras.Model and its train_step, losses, VGG19, optimizers, backups
     metrics/        the paper's evaluation: SSIM, PSNR, LPIPS, FID
     inference/      the official test protocol, PTM attention maps, your photo in a new pose
-    serving/        SavedModel export for TensorFlow Serving
+    serving/        SavedModel export for TensorFlow Serving, LiteRT and ONNX exports
+    demo/           the web demo (Gradio)
+    cli/            the commands, each a console script (dptn-train, dptn-export, ...)
 """
 
 import importlib

@@ -5,6 +5,8 @@ import contextlib
 import keras
 import tensorflow as tf
 
+from dptn_tf.keras_internals import all_layers
+
 
 @keras.saving.register_keras_serializable(package="dptn_tf")
 class InstanceNormalization(keras.layers.Layer):
@@ -86,7 +88,7 @@ def float32_norms(model: keras.Model):
     """Within the block, `model`'s float64 norms compute in float32: trace it there for a
     runtime without float64 kernels (LiteRT). float64 is for the gradients of training; a
     forward pass differs by float32 rounding only."""
-    norms = [layer for layer in model._flatten_layers()
+    norms = [layer for layer in all_layers(model)
              if isinstance(layer, InstanceNormalization) and layer.precision == "float64"]
     for norm in norms:
         norm.precision = "float32"

@@ -34,6 +34,7 @@ import tensorflow as tf
 from dptn_tf.config import DataConfig
 from dptn_tf.data.images import to_network_input
 from dptn_tf.inference.generation import as_inference_generator, to_saved_uint8
+from dptn_tf.keras_internals import all_layers
 from dptn_tf.layers.instance_norm import float32_norms
 from dptn_tf.pose import NUM_JOINTS, keypoints_to_heatmaps
 from dptn_tf.serving.export import check_geometry, write_version
@@ -52,7 +53,7 @@ def portable_function(generator: keras.Model, data: DataConfig, dtype=tf.float64
     `dtype` is the heatmaps' arithmetic."""
     generator = as_inference_generator(generator)
     check_geometry(data)
-    mixed = sorted(layer.name for layer in generator._flatten_layers()
+    mixed = sorted(layer.name for layer in all_layers(generator)
                    if layer.dtype_policy.name != "float32")
     if mixed:
         raise ValueError(f"the generator computes in reduced precision in {mixed}: LiteRT and "

@@ -1,6 +1,5 @@
 """Training: the DPTN keras.Model with its train_step (`model`), losses, VGG19 features, PyTorch's
-Adam (`optimizers`), schedules, the callbacks (`backups`, `summaries`, `progress`), Keras'
-private hooks (`keras_internals`) and the choice of distribution strategy and precision.
+Adam (`optimizers`), schedules, the callbacks (`backups`, `summaries`, `progress`) and the choice of distribution strategy and precision.
 
 Imports `models`, `data`, `convert`, `pose`, `visualization` and `files`; nothing imports it but
 the entry points (train.py, benchmarks).

@@ -20,7 +20,7 @@ from dptn_tf import models
 from dptn_tf.config import Config, LossConfig, TrainConfig
 from dptn_tf.models.generator import INPUT_NAMES
 from dptn_tf.training import distribute, losses
-from dptn_tf.training.keras_internals import NoSymbolicBuild
+from dptn_tf.keras_internals import NoSymbolicBuild
 from dptn_tf.training.optimizers import TorchAdam
 from dptn_tf.training.schedules import ConstantThenLinearDecay
 from dptn_tf.training.vgg import build_vgg19_features

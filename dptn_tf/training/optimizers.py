@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from dptn_tf.training.keras_internals import adam_moments
+from dptn_tf.keras_internals import adam_moments
 
 
 @keras.saving.register_keras_serializable(package="dptn_tf")

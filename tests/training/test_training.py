@@ -8,6 +8,7 @@ import tensorflow as tf
 from helpers.training import compiled_model, fit_one_step, random_batch, tiny_config
 
 from dptn_tf import training
+from dptn_tf.keras_internals import all_layers
 
 @pytest.fixture(scope="module")
 def one_step():
@@ -148,7 +149,7 @@ def test_mixed_precision_trains(policy):
         keras.mixed_precision.set_global_policy("float32")
     assert all(np.isfinite(values[0]) for values in logs.values())
     assert int(model.generator_optimizer.iterations) == 1
-    assert {layer.dtype_policy.name for layer in exported._flatten_layers()} == {"float32"}
+    assert {layer.dtype_policy.name for layer in all_layers(exported)} == {"float32"}
     conv = exported.get_layer("decoder").get_layer("output_conv")
     np.testing.assert_array_equal(conv.kernel.numpy(), model.generator.get_layer("decoder")
                                   .get_layer("output_conv").kernel.numpy())

@@ -1,4 +1,4 @@
-"""Each private Keras hook of `dptn_tf.training.keras_internals` still exists and is still
+"""Each private Keras hook of `dptn_tf.keras_internals` still exists and is still
 called: a Keras release that renames one fails here, not silently in a run."""
 
 import inspect
@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dptn_tf.training.keras_internals import NoSymbolicBuild, adam_moments
+from dptn_tf.keras_internals import NoSymbolicBuild, adam_moments, all_layers
 
 
 class CountingModel(NoSymbolicBuild, keras.Model):
@@ -47,3 +47,19 @@ def test_adam_moments_are_the_variables_adam_updates():
     m, v = adam_moments(optimizer, variable)
     np.testing.assert_allclose(m.numpy(), 0.5 * np.array([1.0, 2.0, 3.0]), rtol=1e-6)
     np.testing.assert_allclose(v.numpy(), 0.25 * np.array([1.0, 4.0, 9.0]), rtol=1e-6)
+
+
+def test_all_layers_reaches_into_nested_models_and_custom_layers():
+    from dptn_tf.config import ModelConfig
+    from dptn_tf.layers import InstanceNormalization
+    from dptn_tf.models import build_generator
+
+    generator = build_generator(ModelConfig(ngf=8, img_f=32, num_blocks=1, num_cabs=1,
+                                            num_ttbs=1))
+    found = all_layers(generator)
+    assert generator not in found
+    # The instance norms inside the PTM's blocks are sublayers of custom layers.
+    nested = [layer for layer in found if isinstance(layer, InstanceNormalization)]
+    assert len(nested) > sum(isinstance(layer, InstanceNormalization) for layer in
+                             generator.get_layer("decoder").layers)
+    assert {layer.name for layer in generator.layers} < {layer.name for layer in found}
