@@ -18,10 +18,10 @@ import statistics
 import time
 from pathlib import Path
 
-from dptn_tf.config import load_config
+from dptn_tf.config import CONFIGS_DIR, load_config
 from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 
-QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "synthetic.yaml"
+QUICKSTART = CONFIGS_DIR / "synthetic.yaml"
 
 
 def build(config, precision: str, batch_size: int):

@@ -17,6 +17,10 @@ import yaml
 
 from dptn_tf.files.text import read_utf8
 
+# The repository's configs/ folder: the official settings of each data set and the quickstart's.
+CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
+DATASETS = ("fashion", "market")  # configs/<name>.yaml
+
 # `TrainConfig.strategy`: see `dptn_tf.training.distribute.select_strategy`.
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 

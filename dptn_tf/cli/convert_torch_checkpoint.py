@@ -5,6 +5,9 @@
 
 writes `converted/generator.keras` (the inference generator: `{source_image, source_pose,
 target_pose}` -> generated target) and, with `--discriminator`, `converted/discriminator.keras`.
+The weights do not say which frame the keypoints live in: `--dataset fashion|market` (the
+geometry of `configs/<dataset>.yaml`) or `--frame HxW` (network and annotation size alike)
+records it in the generator, so that transfer, export and the demo need no `--config` for it.
 Nothing is written unless every tensor of every given checkpoint fits and is finite; a bad file
 gets one line naming it and what it holds (the file is read with `weights_only=True`, so no
 pickled code ever runs). Temporaries a killed conversion left in `--out` go at the next start.
@@ -14,7 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from dptn_tf.console import add_verbose_flag, quiet_tensorflow
+from dptn_tf.config import CONFIGS_DIR, DATASETS, DataConfig, load_config
+from dptn_tf.console import add_verbose_flag, image_size, quiet_tensorflow
 
 
 def main(argv=None) -> int:
@@ -24,8 +28,16 @@ def main(argv=None) -> int:
     parser.add_argument("--nhead", type=int, default=2,
                         help="attention heads of the PTM (not stored in the weights; default 2)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    frame = parser.add_mutually_exclusive_group()
+    frame.add_argument("--dataset", choices=DATASETS,
+                       help="record the data set's geometry (configs/<dataset>.yaml) in the "
+                            "generator")
+    frame.add_argument("--frame", type=image_size, metavar="HxW",
+                       help="record this network and annotation size in the generator")
     add_verbose_flag(parser)
     args = parser.parse_args(argv)
+    data = (load_config(CONFIGS_DIR / f"{args.dataset}.yaml").data if args.dataset
+            else DataConfig(load_size=args.frame, old_size=args.frame) if args.frame else None)
     quiet_tensorflow(args.verbose)
     from dptn_tf.convert import (
         CheckpointError,
@@ -40,7 +52,7 @@ def main(argv=None) -> int:
 
     try:
         generator, config = import_generator(load_torch_state_dict(args.generator), args.nhead)
-        models = {"generator.keras": inference_generator(generator)}
+        models = {"generator.keras": inference_generator(generator, frame=data)}
         if args.discriminator:
             discriminator, config = import_discriminator(
                 load_torch_state_dict(args.discriminator), config)

@@ -10,10 +10,11 @@ writes `exports/dptn/<version>/` (the next free version unless `--version` is gi
 signatures `serving_default` (encoded image + keypoints -> image) and `generate` (tensors ->
 tensor); see `dptn_tf/serving/export.py`. `--format tflite` writes `model.tflite`,
 `model_float16.tflite` and `model_int8.tflite` there instead, `--format onnx` `model.onnx` (image
-and keypoints in, image out: `dptn_tf/serving/portable.py`). Paths may be URLs of any file system TensorFlow reads
-(`gs://...`). `--run RUN_DIR` takes `RUN_DIR/generator.keras` and the
+and keypoints in, image out: `dptn_tf/serving/portable.py`). Paths may be URLs of any file
+system TensorFlow reads (`gs://...`). `--run RUN_DIR` takes `RUN_DIR/generator.keras` and the
 geometry (`data.load_size`, `data.old_size`, `data.sigma`) from `RUN_DIR/config.yaml`; with
-`--generator`, it comes from `--config` (default: the built-in defaults) and `--set` overrides.
+`--generator`, it comes from `--config` and `--set` overrides, else from the frame the generator
+records (train.py's, and the converter's with `--dataset` or `--frame`), else the defaults.
 One export at a time may write an export base; temporaries a killed export left there are
 deleted at the next start.
 """
@@ -51,28 +52,32 @@ def main(argv=None) -> int:
 
     from dptn_tf.files.directory_lock import DirectoryInUseError
     from dptn_tf.inference.generation import load_generator
+    from dptn_tf.models import frame_of
     from dptn_tf.serving.export import MAX_SOURCE_PIXELS, export_saved_model
     from dptn_tf.serving.portable import export_portable
 
+    from dptn_tf.training.run_directory import CONFIG_NAME, GENERATOR_NAME
+
     if args.run:
-        config_path = tf.io.gfile.join(args.run, "config.yaml")
-        generator_path = tf.io.gfile.join(args.run, "generator.keras")
+        config_path = tf.io.gfile.join(args.run, CONFIG_NAME)
+        generator_path = tf.io.gfile.join(args.run, GENERATOR_NAME)
     else:
         config_path, generator_path = args.config, args.generator
     try:
-        config = load_config(config_path, args.overrides)
         generator = load_generator(generator_path)
+        recorded = None if args.run or args.config or args.overrides else frame_of(generator)
+        data = recorded or load_config(config_path, args.overrides).data
         if args.format == "savedmodel":
-            path = export_saved_model(generator, args.out, config.data, args.version,
+            path = export_saved_model(generator, args.out, data, args.version,
                                       args.max_source_pixels or MAX_SOURCE_PIXELS)
         else:
-            path = export_portable(generator, args.out, config.data, args.format, args.version)
+            path = export_portable(generator, args.out, data, args.format, args.version)
     except (FileNotFoundError, FileExistsError, ValueError, ImportError,
             DirectoryInUseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"wrote {path} (network at {tuple(config.data.load_size)}, output images at "
-          f"{tuple(config.data.old_size)})")
+    print(f"wrote {path} (network at {tuple(data.load_size)}, output images at "
+          f"{tuple(data.old_size)})")
     return 0
 
 

@@ -24,10 +24,10 @@ import os
 import sys
 from pathlib import Path
 
-from dptn_tf.config import STRATEGIES, Config, load_config
+from dptn_tf.config import CONFIGS_DIR, STRATEGIES, Config, load_config
 from dptn_tf.console import add_verbose_flag, is_terminal, quiet_tensorflow
 
-QUICKSTART = Path(__file__).resolve().parents[2] / "configs" / "synthetic.yaml"
+QUICKSTART = CONFIGS_DIR / "synthetic.yaml"
 
 
 def parse_args(argv=None) -> argparse.Namespace:

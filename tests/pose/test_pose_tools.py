@@ -16,6 +16,7 @@ from dptn_tf.data import load_split, read_annotations, read_rgb, write_pairs
 from dptn_tf.files.weight_files import BLAZEPOSE_DETECTOR, BLAZEPOSE_LANDMARKS
 from dptn_tf.models import build_generator
 from dptn_tf.pose import BlazePose, person_window
+from dptn_tf.inference.tensorflow_models import SavedModel
 from dptn_tf.serving.export import export_saved_model
 
 REPO = Path(__file__).resolve().parents[2]
@@ -184,3 +185,20 @@ def test_transfer_says_what_is_wrong(tiny_model, upper_body_photo, nobody_photo,
                                "--out", str(tmp_path / "r.png")]) == 1
     assert "give --config" in capsys.readouterr().err
 
+
+def test_a_checkpoint_converted_with_its_frame_needs_no_config(fixtures_dir, upper_body_photo,
+                                                              tmp_path, capsys):
+    """The official Market checkpoint converted with `--dataset market` records its frame:
+    transfer and export take the generator alone, and put the result in that frame."""
+    pytest.importorskip("torch", reason="reading a .pth needs torch (the torch extra)")
+    from dptn_tf.cli import convert_torch_checkpoint, export
+
+    out = tmp_path / "converted"
+    assert convert_torch_checkpoint.main([str(fixtures_dir / "dptn_market_128x64_G.pth"),
+                                          "--dataset", "market", "--out", str(out)]) == 0
+    generator = str(out / "generator.keras")
+    assert transfer_tool.main(["--source", str(upper_body_photo), "--pose", str(upper_body_photo),
+                               "--generator", generator, "--out", str(tmp_path / "r.png")]) == 0
+    assert export.main(["--generator", generator, "--out", str(tmp_path / "export")]) == 0
+    assert "output images at (128, 64)" in capsys.readouterr().out
+    assert tuple(SavedModel(tmp_path / "export" / "1").frame) == (128, 64)

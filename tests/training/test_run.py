@@ -8,6 +8,8 @@ import pytest
 from helpers.training import TINY_MODEL
 
 from dptn_tf.config import load_config
+from dptn_tf.inference.generation import load_generator
+from dptn_tf.models import frame_of
 from dptn_tf.training import run
 from dptn_tf.training.backups import StopOnNonFiniteLoss
 from dptn_tf.training.progress import ProgressLines
@@ -54,7 +56,8 @@ def test_the_phases_train_report_and_write_the_generator(synthetic_root, tmp_pat
         figures = run.finalize(config, setup, model)
     assert figures["step"] == 1 and figures["test_pairs"] == setup.test_index.num_pairs
     assert json.loads((tmp_path / "run" / VALIDATION_NAME).read_text()) == figures
-    assert (tmp_path / "run" / GENERATOR_NAME).is_file()
+    frame = frame_of(load_generator(tmp_path / "run" / GENERATOR_NAME))  # it describes itself
+    assert (frame.load_size, frame.old_size, frame.sigma) == ((64, 32), (64, 32), 6.0)
     assert "holds a finished run (1 epochs, 1 steps)" in run.finished_message(config, 1)
     assert run.report(figures).splitlines()[0].startswith(
         f"Validation on {figures['test_pairs']} test pairs")
