@@ -42,13 +42,13 @@ def main() -> None:
     args = parser.parse_args()
     quiet_tensorflow()
     import keras
-    from machine import configure_threads, describe
 
     from dptn_tf.config import load_config
     from dptn_tf.demo.app import PoseTransferDemo
     from dptn_tf.inference.tensorflow_models import GeneratorModel
     from dptn_tf.models import build_generator
     from dptn_tf.pose import BlazePose
+    from machine import configure_threads, describe
 
     threads = configure_threads(args.threads)
     print(f"{describe()}; {threads} threads; median (best) of {args.repeats}")

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from machine import configure_threads, describe
 
 from dptn_tf.metrics import (
     build_inception_v3,
@@ -29,6 +28,7 @@ from dptn_tf.metrics import (
     score_pairs,
 )
 from dptn_tf.metrics.fid import inception_features
+from machine import configure_threads, describe
 
 
 def write_results(root: Path, count: int) -> list:

@@ -59,13 +59,13 @@ def time_formats(paths: dict[str, str], size, threads: int, repeats: int) -> dic
     "max_abs" and "psnr" (dB) of the image in [-1, 1] against the Keras model's}}."""
     import numpy as np
     import tensorflow as tf
-    from machine import configure_threads
 
     from dptn_tf.console import stderr_silenced
     from dptn_tf.data.images import to_network_input
     from dptn_tf.inference.generation import as_inference_generator, load_generator
     from dptn_tf.inference.portable import PortableModel
     from dptn_tf.pose import keypoints_to_heatmaps
+    from machine import configure_threads
 
     configure_threads(threads)
     rng = np.random.default_rng(0)

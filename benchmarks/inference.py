@@ -8,7 +8,8 @@ float32 GEMM peak it reaches.
 Default model configuration (9.79 M parameters), random weights (speed does not depend on them).
 The float32 GEMM peak is sampled between the timed runs, in the same process with the same
 threads (`machine.GemmPeak`); "of peak" is the generator's GFLOP/s at its best run over the best
-GEMM rate: under mixed precision the matrix units can exceed the float32 peak. Medians are printed too, since other processes may share the cores.
+GEMM rate: under mixed precision the matrix units can exceed the float32 peak. Medians are
+printed too, since other processes may share the cores.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import statistics
 import time
 
 import tensorflow as tf
-from machine import GemmPeak, configure_threads, describe, graph_gflops, random_batch
 
 from dptn_tf.console import image_size
+from machine import GemmPeak, configure_threads, describe, graph_gflops, random_batch
+
 
 def _inputs(batch, height, width):
     arrays = random_batch(batch, (height, width), names=("source_image", "source_pose",

@@ -30,10 +30,10 @@ def measure(args) -> dict:
     """One worker's part (TF_CONFIG is set): -> its figures."""
     import numpy as np
     import tensorflow as tf
-    from machine import random_batch
 
     from dptn_tf import training
     from dptn_tf.config import load_config
+    from machine import random_batch
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     config = load_config(args.config, ["loss.vgg_weights=none", *args.set] + (
@@ -65,7 +65,8 @@ def measure(args) -> dict:
     start = time.perf_counter()
     for _ in range(args.steps):
         all_reduce().numpy()
-    count = lambda network: sum(int(np.prod(v.shape)) for v in network.trainable_variables)
+    def count(network):
+        return sum(int(np.prod(v.shape)) for v in network.trainable_variables)
     return {"seconds_per_step": seconds_per_step,
             "all_reduce_seconds": (time.perf_counter() - start) / args.steps,
             "parameters": [count(model.generator), count(model.discriminator)]}

@@ -28,10 +28,10 @@ def build(config, precision: str, batch_size: int):
     """(name, compiled model, repeating dataset) for one variant."""
     import keras
     import tensorflow as tf
-    from machine import random_batch
 
     from dptn_tf import training
     from dptn_tf.training.distribute import set_precision
+    from machine import random_batch
 
     set_precision(precision.startswith("bf16"))
     try:

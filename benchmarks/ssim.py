@@ -35,9 +35,20 @@ def skimage_ssim(generated, truth):
 
 def skimage_ssim_256(generated, truth):
     """The official script's second SSIM call: Gaussian window on 0..255 values."""
-    return np.array([structural_similarity(
-        t * 255, g * 255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-        channel_axis=-1, data_range=g.max() * 255 - g.min() * 255) for g, t in zip(generated, truth)])
+    return np.array(
+        [
+            structural_similarity(
+                t * 255,
+                g * 255,
+                gaussian_weights=True,
+                sigma=1.5,
+                use_sample_covariance=False,
+                channel_axis=-1,
+                data_range=g.max() * 255 - g.min() * 255,
+            )
+            for g, t in zip(generated, truth)
+        ]
+    )
 
 
 def timed(fn, *args):

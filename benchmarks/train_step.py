@@ -22,9 +22,9 @@ import time
 
 import keras
 import tensorflow as tf
-from machine import GemmPeak, configure_threads, describe, graph_gflops, random_batch
 
 from dptn_tf.console import image_size
+from machine import GemmPeak, configure_threads, describe, graph_gflops, random_batch
 
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")  # as train.py runs
 

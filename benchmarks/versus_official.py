@@ -113,6 +113,7 @@ def run_cases(official_root: Path, threads: int, rounds: int, precision: str) ->
     """Everything timed at one thread count (called in a fresh process)."""
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     import torch
+
     from machine import configure_threads
 
     configure_threads(threads)
@@ -160,10 +161,10 @@ def _same_vgg(official, torch):
 def training_case(dptn_model, torch, case, rounds: int) -> dict:
     """One official `optimize_parameters` against one `fit` train step, interleaved."""
     import tensorflow as tf
-    from machine import random_batch
 
     from dptn_tf.config import LossConfig, TrainConfig
     from dptn_tf.training import DPTN, LOSS_NAMES, make_optimizers
+    from machine import random_batch
 
     name, height, width, batch, dis_layers, losses = case
     torch.manual_seed(0)
@@ -198,9 +199,9 @@ def inference_case(dptn_model, torch, case, rounds: int) -> dict:
     """The official generator's test-time forward against dptn-tf's inference generator."""
     import numpy as np
     import tensorflow as tf
-    from machine import random_batch
 
     from dptn_tf.models import inference_generator
+    from machine import random_batch
 
     name, height, width, batch = case
     torch.manual_seed(0)
@@ -243,8 +244,11 @@ def _interleaved(official_fn, ours_fn, rounds: int) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--official", help="a checkout of the official repository")
-    parser.add_argument("--official-git", default=DEFAULT_MIRROR,
-                        help="git directory to extract the official code from (default: %(default)s)")
+    parser.add_argument(
+        "--official-git",
+        default=DEFAULT_MIRROR,
+        help="git directory to extract the official code from (default: %(default)s)",
+    )
     parser.add_argument("--threads", nargs="+", type=int,
                         default=[1, os.cpu_count() or 1], help="thread counts, one process each")
     parser.add_argument("--rounds", type=int, default=5)

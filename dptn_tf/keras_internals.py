@@ -20,6 +20,7 @@ A top-level module, importing nothing of dptn_tf, so that every folder may use i
 
 from __future__ import annotations
 
+
 class NoSymbolicBuild:
     """A `keras.Model` mixin for models whose `__init__` and `compile` create every variable:
     Keras' symbolic build before `fit` and `evaluate` has nothing to do and is skipped."""

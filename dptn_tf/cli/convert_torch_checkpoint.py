@@ -24,7 +24,9 @@ from dptn_tf.console import add_verbose_flag, image_size, quiet_tensorflow
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("generator", type=Path, help="official generator state dict (.pth)")
-    parser.add_argument("--discriminator", type=Path, help="official discriminator state dict (.pth)")
+    parser.add_argument(
+        "--discriminator", type=Path, help="official discriminator state dict (.pth)"
+    )
     parser.add_argument("--nhead", type=int, default=2,
                         help="attention heads of the PTM (not stored in the weights; default 2)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")

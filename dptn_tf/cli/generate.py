@@ -57,7 +57,10 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     skipped = index.num_pairs - len(written)
-    print(f"wrote {len(written)} images to {args.out}" + (f" ({skipped} already there)" if skipped else ""))
+    print(
+        f"wrote {len(written)} images to {args.out}"
+        + (f" ({skipped} already there)" if skipped else "")
+    )
     return 0
 
 

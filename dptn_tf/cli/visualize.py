@@ -35,7 +35,9 @@ def comparison_grid(model, config, index, count: int, scale: int):
     load_size = tuple(config.load_size)
     tiles = []
     for i in range(len(generated)):
-        keypoints = scale_keypoints(batch["target_keypoints"][i].numpy(), config.old_size, load_size)
+        keypoints = scale_keypoints(
+            batch["target_keypoints"][i].numpy(), config.old_size, load_size
+        )
         tiles += [to_uint8(batch["source_image"][i]), draw_skeleton(keypoints, load_size),
                   to_uint8(batch["target_image"][i]), to_uint8(generated[i])]
     return image_grid(tiles, columns=len(GRID_COLUMNS), labels=GRID_COLUMNS, scale=scale)
@@ -73,7 +75,9 @@ def _point(text: str) -> tuple[int, int]:
     try:
         y, x = (int(v) for v in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a point as y,x in pixels, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a point as y,x in pixels, got {text!r}"
+        ) from None
     return y, x
 
 

@@ -1,9 +1,10 @@
 """Import the official DPTN PyTorch checkpoints (`latest_net_G.pth`, `latest_net_D.pth`).
 
 The importer works on a state dict of arrays, so code that already holds one needs no torch;
-only `dptn_tf.convert.torch_files.load_torch_state_dict` reads a `.pth` file and imports torch (an optional extra).
-Every setting the tensors determine (widths, depths, numbers of blocks) is inferred from them;
-the number of attention heads is not visible in the weights and comes from the caller. Every
+only `dptn_tf.convert.torch_files.load_torch_state_dict` reads a `.pth` file and imports torch
+(an optional extra). Every setting the tensors determine (widths, depths, numbers of blocks) is
+inferred from them; the number of attention heads is not visible in the weights and comes from
+the caller. Every
 key and shape is checked before any weight is assigned, and a state dict that does not fit is
 refused with a `CheckpointError` naming the key and the shapes.
 """
@@ -12,8 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import keras
 import numpy as np
@@ -62,7 +63,9 @@ def _cap(widths: list[int], default: int) -> int:
     the inferred configuration equal to the one the checkpoint was trained with.
     """
     base = widths[0]
-    capped = [base] + [min(base * 2 ** (i + 1), default // base * base) for i in range(len(widths) - 1)]
+    capped = [base] + [
+        min(base * 2 ** (i + 1), default // base * base) for i in range(len(widths) - 1)
+    ]
     return default if capped == widths else int(max(widths))
 
 
@@ -199,13 +202,17 @@ def _generator_entries(generator: keras.Model, config: ModelConfig):
                         **_norm_entries(f"{p}.norm2", block.feedforward.norm)})
     for i, block in enumerate(ptm.texture_transfer_blocks):
         p = f"PTM.decoder.layers.{i}"
-        entries.update({**_attention_entries(f"{p}.self_attn", block.self_attention.attention),
-                        **_norm_entries(f"{p}.norm1", block.self_attention.norm),
-                        **_attention_entries(f"{p}.multihead_attn", block.cross_attention.attention),
-                        **_norm_entries(f"{p}.norm2", block.cross_attention.norm),
-                        **_dense_entries(f"{p}.linear1", block.feedforward.inner),
-                        **_dense_entries(f"{p}.linear2", block.feedforward.outer),
-                        **_norm_entries(f"{p}.norm3", block.feedforward.norm)})
+        entries.update(
+            {
+                **_attention_entries(f"{p}.self_attn", block.self_attention.attention),
+                **_norm_entries(f"{p}.norm1", block.self_attention.norm),
+                **_attention_entries(f"{p}.multihead_attn", block.cross_attention.attention),
+                **_norm_entries(f"{p}.norm2", block.cross_attention.norm),
+                **_dense_entries(f"{p}.linear1", block.feedforward.inner),
+                **_dense_entries(f"{p}.linear2", block.feedforward.outer),
+                **_norm_entries(f"{p}.norm3", block.feedforward.norm),
+            }
+        )
     entries.update(_norm_entries("PTM.decoder.norm", ptm.output_norm))
     return entries, aliases
 
@@ -224,9 +231,13 @@ def _discriminator_entries(discriminator: keras.Model, config: ModelConfig):
                **_spectral_entries("block0.shortcut.1", layer("block0_shortcut")),
                **_spectral_entries("conv", layer("head_conv"))}
     for i in range(config.dis_layers - 1):
-        entries.update({**_spectral_entries(f"encoder{i}.model.1", layer(f"encoder{i}_conv1")),
-                        **_spectral_entries(f"encoder{i}.model.3", layer(f"encoder{i}_conv2")),
-                        **_spectral_entries(f"encoder{i}.shortcut.1", layer(f"encoder{i}_shortcut"))})
+        entries.update(
+            {
+                **_spectral_entries(f"encoder{i}.model.1", layer(f"encoder{i}_conv1")),
+                **_spectral_entries(f"encoder{i}.model.3", layer(f"encoder{i}_conv2")),
+                **_spectral_entries(f"encoder{i}.shortcut.1", layer(f"encoder{i}_shortcut")),
+            }
+        )
     return entries, {}
 
 
@@ -238,7 +249,9 @@ def _assign(state: dict, entries: dict, aliases: dict, what: str) -> None:
     if missing or unexpected:
         lines = [f"the {what} state dict does not match the inferred DPTN {what}:"]
         lines += [f"  missing key '{k}'" for k in missing[:20]]
-        lines += [f"  unexpected key '{k}' with shape {tuple(state[k].shape)}" for k in unexpected[:20]]
+        lines += [
+            f"  unexpected key '{k}' with shape {tuple(state[k].shape)}" for k in unexpected[:20]
+        ]
         if len(missing) + len(unexpected) > 40:
             lines.append(f"  ({len(missing)} missing, {len(unexpected)} unexpected in all)")
         raise CheckpointError("\n".join(lines))

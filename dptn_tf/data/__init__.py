@@ -1,7 +1,8 @@
 """Data: image decoding, the PATN format, the tf.data pipeline, preparation, synthetic people.
 
 `images`, `patn` and `pipeline` make the batches; `prepare` turns DeepFashion and Market-1501
-downloads into PATN roots; `synthetic` draws a PATN data set. Imports `pose`, `visualization`, `files`.
+downloads into PATN roots; `synthetic` draws a PATN data set. Imports `pose`, `visualization`,
+`files`.
 """
 
 from dptn_tf.data.images import decode_image, decode_rgb, read_rgb

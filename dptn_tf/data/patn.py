@@ -184,7 +184,7 @@ class PatnSplit:
         return [(self.names[a], self.names[b]) for a, b in self.pairs]
 
     def subset(self, positions) -> PatnSplit:
-        """The split restricted to the pairs at `positions` (indices into `pairs`), in that order."""
+        """The split restricted to the pairs at `positions` (indices into `pairs`), in order."""
         return dataclasses.replace(self, pairs=self.pairs[positions])
 
     def spread(self, count: int) -> PatnSplit:

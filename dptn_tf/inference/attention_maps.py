@@ -38,7 +38,9 @@ def point_attention(attention: np.ndarray, points, image_size) -> np.ndarray:
     rows, cols = height // 8, width // 8
     points = np.asarray(points, np.int64).reshape(-1, 2)
     if np.any(points < 0) or np.any(points >= (height, width)):
-        raise ValueError(f"points must lie inside the {height}x{width} image, got {points.tolist()}")
+        raise ValueError(
+            f"points must lie inside the {height}x{width} image, got {points.tolist()}"
+        )
     tokens = (points[:, 0] // 8) * cols + points[:, 1] // 8
     maps = attention[tokens].reshape(-1, rows, cols, 1)
     maps = maps / np.maximum(maps.max(axis=(1, 2, 3), keepdims=True), 1e-12)

@@ -1,4 +1,5 @@
-"""Multi-head attention with DPTN's post-norm residual: `IN(query + Attention(query, key, value))`."""
+"""Multi-head attention with DPTN's post-norm residual: `IN(query + Attention(query, key,
+value))`."""
 
 import keras
 

@@ -10,7 +10,8 @@ class FeedForward(keras.layers.Layer):
     """Position-wise `Linear -> LeakyReLU -> Linear`, a residual connection, instance norm.
 
     Args:
-        hidden_dim: width of the hidden layer (DPTN uses the model width); None keeps the input width.
+        hidden_dim: width of the hidden layer (DPTN uses the model width); None keeps the input
+            width.
         negative_slope: LeakyReLU slope (0.1 in DPTN).
         epsilon: instance-norm epsilon.
     """

@@ -19,11 +19,11 @@ import os
 import keras
 import numpy as np
 
+from dptn_tf.data import read_rgb
 from dptn_tf.data.patn import read_annotations
 from dptn_tf.files import weight_files
 from dptn_tf.metrics import fid, image_quality
 from dptn_tf.metrics.body_mask import body_mask
-from dptn_tf.data import read_rgb
 from dptn_tf.metrics.images import pair_with_ground_truth
 from dptn_tf.metrics.inception import VARIANTS, load_inception_v3
 from dptn_tf.metrics.lpips import load_lpips

@@ -118,7 +118,8 @@ def _mean_ssim(x, y, data_range, local_means, window: int, sample_covariance: bo
 def ssim(generated, ground_truth) -> np.ndarray:
     """SSIM with the 51 x 51 uniform window and data range 1 (the paper's SSIM)."""
     x, y = _as_pair(generated, ground_truth)
-    box = lambda maps: _box_means(maps, SSIM_WINDOW)
+    def box(maps):
+        return _box_means(maps, SSIM_WINDOW)
     return np.array([_mean_ssim(a, b, 1.0, box, SSIM_WINDOW, sample_covariance=True)
                      for a, b in zip(x, y)])
 

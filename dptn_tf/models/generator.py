@@ -87,7 +87,7 @@ def inference_generator(generator: keras.Model, frame: DataConfig | None = None)
 def frame_of(generator: keras.Model) -> DataConfig | None:
     """The geometry a generator records (`DataConfig` with `load_size`, `old_size` and `sigma`
     set, the rest default), or None for one that records none."""
-    layer = next((l for l in generator.layers if isinstance(l, ImageFrame)), None)
+    layer = next((layer for layer in generator.layers if isinstance(layer, ImageFrame)), None)
     if layer is None:
         return None
     return DataConfig(load_size=layer.load_size, old_size=layer.old_size, sigma=layer.sigma)

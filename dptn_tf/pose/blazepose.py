@@ -183,7 +183,8 @@ def _iou(box, boxes):
     """Intersection over union of one `(ymin, xmin, ymax, xmax)` box with each of `boxes`."""
     low, high = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
     intersection = np.prod(np.clip(high - low, 0, None), axis=-1)
-    area = lambda b: np.prod(b[..., 2:] - b[..., :2], axis=-1)
+    def area(b):
+        return np.prod(b[..., 2:] - b[..., :2], axis=-1)
     return intersection / np.maximum(area(box) + area(boxes) - intersection, 1e-12)
 
 

@@ -13,8 +13,8 @@ layers are traced into plain TensorFlow graphs):
   ends in `_bytes`, hence that name.
   Decoding, the resize to `load_size`, the pose heatmaps and the conversion of the result to the
   annotation size are the library's own functions (`dptn_tf.data.images`,
-  `dptn_tf.pose.keypoints_to_heatmaps`, `dptn_tf.inference.generation.to_saved_uint8`), so the service
-  computes what training and the test protocol compute.
+  `dptn_tf.pose.keypoints_to_heatmaps`, `dptn_tf.inference.generation.to_saved_uint8`), so the
+  service computes what training and the test protocol compute.
 - `generate`, for batch pipelines that prepare their own tensors:
   `source_image` float32 `[batch, H, W, 3]` in [-1, 1], `source_pose` and `target_pose` float32
   `[batch, H, W, 18]` -> `generated_target` float32 `[batch, H, W, 3]` in [-1, 1].
@@ -141,7 +141,8 @@ def _validate_serving_inputs(source_image, source_keypoints, target_keypoints, o
                 _require_non_empty(tensors[0], names[0])]
 
     def formats(image, *_):
-        starts_with = lambda magic: tf.equal(tf.strings.substr(image, 0, len(magic)), magic)
+        def starts_with(magic):
+            return tf.equal(tf.strings.substr(image, 0, len(magic)), magic)
         is_image = tf.logical_or(starts_with(JPEG_MAGIC), starts_with(PNG_MAGIC))
         return [tf.debugging.Assert(
             tf.reduce_all(is_image),

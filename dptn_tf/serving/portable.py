@@ -110,7 +110,9 @@ def onnx_models(generator: keras.Model, data: DataConfig) -> dict[str, bytes]:
     try:
         import tf2onnx
     except ImportError:
-        raise ImportError('the ONNX export needs tf2onnx: pip install -e ".[export-onnx]"') from None
+        raise ImportError(
+            'the ONNX export needs tf2onnx: pip install -e ".[export-onnx]"'
+        ) from None
     function = portable_function(generator, data)
     model, _ = tf2onnx.convert.from_function(function, function.input_signature,
                                              opset=ONNX_OPSET)

@@ -1,5 +1,6 @@
 """Training: the DPTN keras.Model with its train_step (`model`), losses, VGG19 features, PyTorch's
-Adam (`optimizers`), schedules, the callbacks (`backups`, `summaries`, `progress`) and the choice of distribution strategy and precision.
+Adam (`optimizers`), schedules, the callbacks (`backups`, `summaries`, `progress`), the run
+phase by phase (`run`) and the choice of distribution strategy and precision.
 
 Imports `models`, `data`, `convert`, `pose`, `visualization` and `files`; nothing imports it but
 the entry points (train.py, benchmarks).

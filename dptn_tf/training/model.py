@@ -2,8 +2,8 @@
 
 `DPTN` owns the training generator, the discriminator and the frozen VGG19 features, and plugs
 into `keras.Model.fit`: `train_step` reports the reference's loss terms by their official names
-(the rows of `losses.LOSS_TERMS` whose weight is not 0, plus the generator's total), `test_step` reports L1, SSIM and PSNR
-of the generated target.
+(the rows of `losses.LOSS_TERMS` whose weight is not 0, plus the generator's total),
+`test_step` reports L1, SSIM and PSNR of the generated target.
 
 Every loss is a per-example vector reduced with `tf.nn.compute_average_loss` over the *global*
 batch. Keras' optimizers all-reduce gradients across replicas with a SUM, so the sum of the
@@ -18,9 +18,9 @@ import tensorflow as tf
 
 from dptn_tf import models
 from dptn_tf.config import Config, LossConfig, TrainConfig
+from dptn_tf.keras_internals import NoSymbolicBuild
 from dptn_tf.models.generator import INPUT_NAMES
 from dptn_tf.training import distribute, losses
-from dptn_tf.keras_internals import NoSymbolicBuild
 from dptn_tf.training.optimizers import TorchAdam
 from dptn_tf.training.schedules import ConstantThenLinearDecay
 from dptn_tf.training.vgg import build_vgg19_features

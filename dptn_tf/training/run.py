@@ -22,16 +22,6 @@ from dptn_tf.files import is_url
 from dptn_tf.files.atomic import atomic_path, write_atomically
 from dptn_tf.files.finite import model_weights, require_finite
 from dptn_tf.files.text import read_utf8
-from dptn_tf.training.run_directory import (
-    BACKUP_DIR,
-    GENERATOR_NAME,
-    LOGS_DIR,
-    SAMPLES_DIR,
-    VALIDATION_NAME,
-    hold_run_directory,
-    resume_or_record,
-    run_file,
-)
 from dptn_tf.training.backups import Backup, StopOnNonFiniteLoss
 from dptn_tf.training.distribute import (
     describe,
@@ -50,6 +40,16 @@ from dptn_tf.training.model import (
     make_optimizers,
 )
 from dptn_tf.training.progress import ProgressLines
+from dptn_tf.training.run_directory import (
+    BACKUP_DIR,
+    GENERATOR_NAME,
+    LOGS_DIR,
+    SAMPLES_DIR,
+    VALIDATION_NAME,
+    hold_run_directory,
+    resume_or_record,
+    run_file,
+)
 from dptn_tf.training.summaries import SampleImages, TrainingSummaries
 
 

@@ -27,8 +27,9 @@ class TrainingSummaries(keras.callbacks.Callback):
     steps, the validation figures at the end of each epoch, and the run's configuration as text.
 
     Loss values are running means over the current epoch, as the progress bar shows them.
-    Tags: `Loss/<name>`, `LR/G_x1000`, `LR/D_x1000` (while D trains), `config` go to `writer` (TensorBoard's run
-    `train` when it writes to `logs/train`), `Validation/<name>` to `validation_writer`. The
+    Tags: `Loss/<name>`, `LR/G_x1000`, `LR/D_x1000` (while D trains), `config` go to `writer`
+    (TensorBoard's run `train` when it writes to `logs/train`), `Validation/<name>` to
+    `validation_writer`. The
     rates are logged times 1000: TensorBoard shows at most 4 decimals, so D's rate (a tenth of
     G's, 2e-5 in the official setting) would read 0.
     """

@@ -85,7 +85,9 @@ def small_state():
 
 def test_missing_key_is_refused_by_name(small_state):
     del small_state["PTM.decoder.layers.0.norm2.bias"]
-    with pytest.raises(CheckpointError, match=r"missing key 'PTM\.decoder\.layers\.0\.norm2\.bias'"):
+    with pytest.raises(
+        CheckpointError, match=r"missing key 'PTM\.decoder\.layers\.0\.norm2\.bias'"
+    ):
         import_generator(small_state)
 
 
@@ -97,8 +99,11 @@ def test_unexpected_key_is_refused_by_name(small_state):
 
 def test_wrong_shape_is_refused_with_both_shapes(small_state):
     small_state["decoder1.model.2.weight"] = np.zeros((16, 32, 5, 5), np.float32)
-    with pytest.raises(CheckpointError, match=r"'decoder1\.model\.2\.weight' has shape \(16, 32, 5, 5\).*"
-                                              r"decoder1_conv/kernel.*\(3, 3, 32, 16\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"'decoder1\.model\.2\.weight' has shape \(16, 32, 5, 5\).*"
+        r"decoder1_conv/kernel.*\(3, 3, 32, 16\)",
+    ):
         import_generator(small_state)
 
 
@@ -127,9 +132,18 @@ def test_cli_refuses_a_corrupted_checkpoint_and_writes_nothing(tmp_path):
     torch.save(discriminator_state, tmp_path / "D.pth")
     out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "convert_torch_checkpoint.py"), str(tmp_path / "G.pth"),
-         "--discriminator", str(tmp_path / "D.pth"), "--out", str(out)],
-        capture_output=True, text=True)
+        [
+            sys.executable,
+            str(REPO / "tools" / "convert_torch_checkpoint.py"),
+            str(tmp_path / "G.pth"),
+            "--discriminator",
+            str(tmp_path / "D.pth"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert "encoder0.model.3.weight_v" in result.stderr and "(7,)" in result.stderr
     assert not out.exists()

@@ -89,8 +89,14 @@ def generator_shapes(ngf, img_f, layers, num_blocks, num_cabs, num_ttbs, image_n
         norm(f"decoder{i}.model.0", cin)
         conv(f"decoder{i}.model.2", cout, cin, 3)
         norm(f"decoder{i}.model.3", cout)
-        shapes[f"decoder{i}.model.5.weight"], shapes[f"decoder{i}.model.5.bias"] = (cout, cout, 3, 3), (cout,)
-        shapes[f"decoder{i}.shortcut.0.weight"], shapes[f"decoder{i}.shortcut.0.bias"] = (cin, cout, 3, 3), (cout,)
+        shapes[f"decoder{i}.model.5.weight"], shapes[f"decoder{i}.model.5.bias"] = (
+            (cout, cout, 3, 3),
+            (cout,),
+        )
+        shapes[f"decoder{i}.shortcut.0.weight"], shapes[f"decoder{i}.shortcut.0.bias"] = (
+            (cin, cout, 3, 3),
+            (cout,),
+        )
         cin = cout
     conv("outconv.model.2", image_nc, ngf, 3)
     conv("outconv.conv1", image_nc, ngf, 3)
@@ -106,13 +112,20 @@ def random_generator_state_dict(seed=0, **config):
     sd = {}
     for key, shape in generator_shapes(**config).items():
         scale = 0.05 if len(shape) > 1 else 0.5
-        offset = 1.0 if ("norm" in key or ".model.0." in key) and key.endswith("weight") and len(shape) == 1 else 0.0
+        offset = (
+            1.0
+            if ("norm" in key or ".model.0." in key) and key.endswith("weight") and len(shape) == 1
+            else 0.0
+        )
         sd[key] = torch.randn(shape, generator=generator) * scale + offset
     for key in list(sd):
         parts = key.split(".")
         if parts[0].startswith("mblock") and parts[1] in GENERATOR_ALIASES:
             sd[key] = sd[".".join([parts[0], GENERATOR_ALIASES[parts[1]], parts[2]])]
-    sd["outconv.conv1.weight"], sd["outconv.conv1.bias"] = sd["outconv.model.2.weight"], sd["outconv.model.2.bias"]
+    sd["outconv.conv1.weight"], sd["outconv.conv1.bias"] = (
+        sd["outconv.model.2.weight"],
+        sd["outconv.model.2.bias"],
+    )
     return sd
 
 
@@ -164,12 +177,24 @@ def _pose_transformer(f_ss, f_st, f_s, sd, nhead, num_cabs, num_ttbs):
     memory, target, value = (f.flatten(2).permute(2, 0, 1) for f in (f_ss, f_st, f_s))
     for i in range(num_cabs):
         p = f"PTM.encoder.layers.{i}"
-        memory = _token_norm(memory + _attention(memory, memory, memory, sd, f"{p}.self_attn", nhead), sd, f"{p}.norm1")
+        memory = _token_norm(
+            memory + _attention(memory, memory, memory, sd, f"{p}.self_attn", nhead),
+            sd,
+            f"{p}.norm1",
+        )
         memory = _token_norm(memory + _feedforward(memory, sd, p), sd, f"{p}.norm2")
     for i in range(num_ttbs):
         p = f"PTM.decoder.layers.{i}"
-        target = _token_norm(target + _attention(target, target, target, sd, f"{p}.self_attn", nhead), sd, f"{p}.norm1")
-        target = _token_norm(target + _attention(target, memory, value, sd, f"{p}.multihead_attn", nhead), sd, f"{p}.norm2")
+        target = _token_norm(
+            target + _attention(target, target, target, sd, f"{p}.self_attn", nhead),
+            sd,
+            f"{p}.norm1",
+        )
+        target = _token_norm(
+            target + _attention(target, memory, value, sd, f"{p}.multihead_attn", nhead),
+            sd,
+            f"{p}.norm2",
+        )
         target = _token_norm(target + _feedforward(target, sd, p), sd, f"{p}.norm3")
     return _norm(target.permute(1, 2, 0), sd, "PTM.decoder.norm").reshape(n, c, h, w)
 
@@ -222,7 +247,9 @@ def _spectral_conv(x, sd, key, stride=1, padding=0):
 
 @torch.no_grad()
 def discriminator_forward(sd, image, layers):
-    x = _spectral_conv(_act(_spectral_conv(image, sd, "block0.model.0", 1, 1)), sd, "block0.model.2", 2, 1)
+    x = _spectral_conv(
+        _act(_spectral_conv(image, sd, "block0.model.0", 1, 1)), sd, "block0.model.2", 2, 1
+    )
     x = x + _spectral_conv(F.avg_pool2d(image, 2), sd, "block0.shortcut.1")
     for i in range(layers - 1):
         p = f"encoder{i}"

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import tensorflow as tf
-from helpers.training import TINY_MODEL
 
 from dptn_tf.config import load_config
 from dptn_tf.training import TOTAL_NAME, reported_loss_names
+from helpers.training import TINY_MODEL
 
 REPO = Path(__file__).resolve().parents[2]
 STEPS = 6  # 3 epochs of 2 steps
@@ -23,13 +23,31 @@ TENSORFLOW_LOG_LINE = re.compile(r"^[IWEF]\d{4} |absl::InitializeLog|cuInit", re
 
 
 def command(root: Path, run_dir: Path) -> list:
-    overrides = [*TINY_MODEL, f"data.root={root}", "data.load_size=[64,32]",
-                 "data.old_size=[64,32]", "data.batch_size=4", "train.lr=2e-4", "train.steps_per_epoch=2",
-                 "train.niter=2", "train.niter_decay=1", "train.log_every=1",
-                 "train.image_every=2", "train.validation_steps=1", "train.sample_pairs=2",
-                 ADVERSARIAL]
-    return [sys.executable, str(REPO / "train.py"), "--config", str(REPO / "configs/synthetic.yaml"),
-            "--run-dir", str(run_dir), *(arg for item in overrides for arg in ("--set", item))]
+    overrides = [
+        *TINY_MODEL,
+        f"data.root={root}",
+        "data.load_size=[64,32]",
+        "data.old_size=[64,32]",
+        "data.batch_size=4",
+        "train.lr=2e-4",
+        "train.steps_per_epoch=2",
+        "train.niter=2",
+        "train.niter_decay=1",
+        "train.log_every=1",
+        "train.image_every=2",
+        "train.validation_steps=1",
+        "train.sample_pairs=2",
+        ADVERSARIAL,
+    ]
+    return [
+        sys.executable,
+        str(REPO / "train.py"),
+        "--config",
+        str(REPO / "configs/synthetic.yaml"),
+        "--run-dir",
+        str(run_dir),
+        *(arg for item in overrides for arg in ("--set", item)),
+    ]
 
 
 def run(args) -> subprocess.CompletedProcess:

@@ -1,9 +1,9 @@
 """A tiny generator file for the generation tests."""
 
 import pytest
-from helpers.training import TINY_GENERATOR
 
 from dptn_tf.models import build_generator
+from helpers.training import TINY_GENERATOR
 
 
 @pytest.fixture(scope="module")

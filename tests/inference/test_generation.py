@@ -52,7 +52,9 @@ def test_generate_writes_every_test_pair_at_annotation_size_and_resumes(syntheti
     # A second run finds everything written; a deleted file is the only one made again.
     assert generate_test_images(model, config, out, verbose=False) == []
     (out / expected[1]).unlink()
-    assert [p.name for p in generate_test_images(model, config, out, verbose=False)] == [expected[1]]
+    assert [p.name for p in generate_test_images(model, config, out, verbose=False)] == [
+        expected[1]
+    ]
 
 
 def test_generate_cli_with_a_pairs_subset_and_a_bad_row(synthetic_root, generator_file, tmp_path):
@@ -60,9 +62,20 @@ def test_generate_cli_with_a_pairs_subset_and_a_bad_row(synthetic_root, generato
     chosen = index.pair_names()[:2]
     pairs = tmp_path / "subset.csv"
     pairs.write_text("from,to\n" + "".join(f"{a},{b}\n" for a, b in chosen))
-    common = [sys.executable, str(REPO / "tools" / "generate.py"), "--generator", str(generator_file),
-              "--set", f"data.root={synthetic_root}", "--set", "data.prefix=synthetic",
-              "--set", "data.load_size=[64,32]", "--set", "data.old_size=[64,32]"]
+    common = [
+        sys.executable,
+        str(REPO / "tools" / "generate.py"),
+        "--generator",
+        str(generator_file),
+        "--set",
+        f"data.root={synthetic_root}",
+        "--set",
+        "data.prefix=synthetic",
+        "--set",
+        "data.load_size=[64,32]",
+        "--set",
+        "data.old_size=[64,32]",
+    ]
     out = tmp_path / "subset"
     subprocess.run(common + ["--out", str(out), "--pairs", str(pairs)], check=True,
                    capture_output=True)
@@ -87,9 +100,20 @@ def test_point_attention_reads_the_row_of_the_points_token():
 
 
 def test_visualize_grid_and_attention_pictures(synthetic_root, generator_file, tmp_path):
-    common = [sys.executable, str(REPO / "tools" / "visualize.py"), "--generator", str(generator_file),
-              "--set", f"data.root={synthetic_root}", "--set", "data.prefix=synthetic",
-              "--set", "data.load_size=[64,32]", "--set", "data.old_size=[64,32]"]
+    common = [
+        sys.executable,
+        str(REPO / "tools" / "visualize.py"),
+        "--generator",
+        str(generator_file),
+        "--set",
+        f"data.root={synthetic_root}",
+        "--set",
+        "data.prefix=synthetic",
+        "--set",
+        "data.load_size=[64,32]",
+        "--set",
+        "data.old_size=[64,32]",
+    ]
     subprocess.run(common + ["grid", "--num-pairs", "2", "--out", str(tmp_path / "grid.png")],
                    check=True, capture_output=True)
     grid = tf.io.decode_png((tmp_path / "grid.png").read_bytes()).numpy()

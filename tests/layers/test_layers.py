@@ -117,7 +117,9 @@ def test_spectral_norm_training_iterates_and_differentiates_through_sigma(torch_
         out = layer(x, training=True)
         loss = tf.reduce_sum(out ** 2)
     gradient = tape.gradient(loss, layer.kernel)
-    np.testing.assert_allclose(out, torch_out.detach().permute(0, 2, 3, 1).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        out, torch_out.detach().permute(0, 2, 3, 1).numpy(), rtol=1e-5, atol=1e-5
+    )
     np.testing.assert_allclose(layer.u.numpy(), reference.weight_u.numpy(), atol=1e-6)
     np.testing.assert_allclose(layer.v.numpy(), reference.weight_v.numpy(), atol=1e-6)
     np.testing.assert_allclose(gradient.numpy(),
@@ -130,14 +132,18 @@ def _roundtrip(layer):
 
 
 def test_blocks_serialize_every_constructor_argument():
-    for layer in (InstanceNormalization(epsilon=1e-3, precision="float64"),
-                  ReflectionPadding2D(2), BatchSplit(3), ImageFrame((256, 256), (256, 176), 6.0),
-                  SpectralNormConv2D(4, 3, strides=2, padding=1, use_bias=False, power_iterations=2),
-                  ContextAugmentBlock(4, feedforward_dim=16, negative_slope=0.2, epsilon=1e-3),
-                  TextureTransferBlock(4, feedforward_dim=16, negative_slope=0.2, epsilon=1e-3),
-                  AttentionSublayer(4, epsilon=1e-3),
-                  FeedForward(hidden_dim=16, negative_slope=0.2, epsilon=1e-3),
-                  PoseTransformerModule(num_heads=4, num_cabs=3, num_ttbs=1, negative_slope=0.2)):
+    for layer in (
+        InstanceNormalization(epsilon=1e-3, precision="float64"),
+        ReflectionPadding2D(2),
+        BatchSplit(3),
+        ImageFrame((256, 256), (256, 176), 6.0),
+        SpectralNormConv2D(4, 3, strides=2, padding=1, use_bias=False, power_iterations=2),
+        ContextAugmentBlock(4, feedforward_dim=16, negative_slope=0.2, epsilon=1e-3),
+        TextureTransferBlock(4, feedforward_dim=16, negative_slope=0.2, epsilon=1e-3),
+        AttentionSublayer(4, epsilon=1e-3),
+        FeedForward(hidden_dim=16, negative_slope=0.2, epsilon=1e-3),
+        PoseTransformerModule(num_heads=4, num_cabs=3, num_ttbs=1, negative_slope=0.2),
+    ):
         assert _roundtrip(layer), type(layer).__name__
 
 

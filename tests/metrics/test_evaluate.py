@@ -7,13 +7,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-from helpers.networks import (
-    alexnet_state_dict,
-    inception_state_dict,
-    lpips_linear_state_dict,
-    requires_torch,
-    save,
-)
 
 from dptn_tf.data import read_rgb
 from dptn_tf.metrics import (
@@ -22,6 +15,13 @@ from dptn_tf.metrics import (
     pad_to_256,
     pair_with_ground_truth,
     score_pairs,
+)
+from helpers.networks import (
+    alexnet_state_dict,
+    inception_state_dict,
+    lpips_linear_state_dict,
+    requires_torch,
+    save,
 )
 
 

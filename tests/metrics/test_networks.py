@@ -12,15 +12,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers.networks import (
-    ALEXNET_CONVS,
-    alexnet_state_dict,
-    inception_state_dict,
-    lpips_linear_state_dict,
-    requires_torch,
-    save,
-)
-
 from dptn_tf.files import weight_files
 from dptn_tf.metrics import (
     assign_state_dict,
@@ -29,6 +20,14 @@ from dptn_tf.metrics import (
     inception_features,
     load_inception_v3,
     load_lpips,
+)
+from helpers.networks import (
+    ALEXNET_CONVS,
+    alexnet_state_dict,
+    inception_state_dict,
+    lpips_linear_state_dict,
+    requires_torch,
+    save,
 )
 
 try:

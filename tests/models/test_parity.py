@@ -14,7 +14,9 @@ from dptn_tf.convert import (
 )
 from dptn_tf.models import generator_parts, inference_generator
 
-pytest.importorskip("torch", reason="reading the .pth fixtures needs torch (pip install 'dptn-tf[torch]')")
+pytest.importorskip(
+    "torch", reason="reading the .pth fixtures needs torch (pip install 'dptn-tf[torch]')"
+)
 
 TOLERANCE = 1e-4
 REPO = Path(__file__).resolve().parents[2]
@@ -77,7 +79,9 @@ d = keras.saving.load_model({str(out / 'discriminator.keras')!r})
 print(float(np.abs(g({{k: golden[k] for k in {INPUT_NAMES!r}}}) - golden['out_target']).max()))
 print(float(np.abs(d(golden['source_image']) - golden['disc_out']).max()))
 """
-    result = subprocess.run([sys.executable, "-c", check], check=True, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", check], check=True, capture_output=True, text=True
+    )
     generator_error, discriminator_error = map(float, result.stdout.split())
     assert generator_error < TOLERANCE
     assert discriminator_error < TOLERANCE

@@ -14,9 +14,9 @@ import yaml
 from dptn_tf.config import DataConfig, ModelConfig
 from dptn_tf.data import load_split, read_annotations, read_rgb, write_pairs
 from dptn_tf.files.weight_files import BLAZEPOSE_DETECTOR, BLAZEPOSE_LANDMARKS
+from dptn_tf.inference.tensorflow_models import SavedModel
 from dptn_tf.models import build_generator
 from dptn_tf.pose import BlazePose, person_window
-from dptn_tf.inference.tensorflow_models import SavedModel
 from dptn_tf.serving.export import export_saved_model
 
 REPO = Path(__file__).resolve().parents[2]

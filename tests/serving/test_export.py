@@ -14,7 +14,6 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers.serving_double import ModelDouble, PredictError
 
 from dptn_tf.config import Config, ModelConfig
 from dptn_tf.data import decode_image
@@ -22,6 +21,7 @@ from dptn_tf.inference.generation import to_saved_uint8
 from dptn_tf.models import build_generator, inference_generator
 from dptn_tf.pose import keypoints_to_heatmaps
 from dptn_tf.serving.export import PNG_MAGIC, export_saved_model, next_version
+from helpers.serving_double import ModelDouble, PredictError
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1, num_ttbs=1)
@@ -336,7 +336,9 @@ def test_versions_are_never_overwritten_and_a_failed_export_leaves_nothing(tmp_p
             (Path(path) / "variables").mkdir(parents=True)
             raise OSError("disk full")
 
-    monkeypatch.setattr("dptn_tf.serving.export.build_export_archive", lambda *args: CrashingArchive())
+    monkeypatch.setattr(
+        "dptn_tf.serving.export.build_export_archive", lambda *args: CrashingArchive()
+    )
     with pytest.raises(OSError, match="disk full"):
         export_saved_model(generator, base, Config().data)
     assert sorted(p.name for p in base.iterdir()) == [".8.tmp-0000", "1", "7", "notes"]

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from google.protobuf import text_format
-from helpers.serving_double import ModelDouble, serve_grpc, serve_rest
 
 from dptn_tf.cli import serving_client as client
 from dptn_tf.config import DataConfig, ModelConfig
 from dptn_tf.data import write_annotations
 from dptn_tf.models import build_generator
 from dptn_tf.serving.export import export_saved_model
+from helpers.serving_double import ModelDouble, serve_grpc, serve_rest
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1, num_ttbs=1)

@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers.training import compiled_model, random_batch, tiny_config
 
 from dptn_tf.training.backups import Backup, NonFiniteTrainingError, StopOnNonFiniteLoss
 from dptn_tf.training.summaries import SAMPLE_COLUMNS, SampleImages
 from dptn_tf.visualization import to_uint8
+from helpers.training import compiled_model, random_batch, tiny_config
 
 STEPS_PER_EPOCH = 2
 

@@ -3,9 +3,9 @@
 import json
 
 import yaml
-from helpers.train_cli import REPO
 
 from dptn_tf.cli import train
+from helpers.train_cli import REPO
 
 CLUSTER = REPO / "configs" / "cluster"
 REPLICA_TYPES = {"Chief", "Master", "Worker", "PS", "Evaluator"}

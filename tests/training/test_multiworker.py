@@ -19,13 +19,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers.train_cli import REPO, backed_up_iterations, command, run, summaries
-from helpers.training import random_batch, tiny_config
 
 from dptn_tf.data.synthetic import make_synthetic_dataset
 from dptn_tf.training import build_dptn, make_optimizers
 from dptn_tf.training.backups import Backup
 from dptn_tf.training.distribute import loopback_cluster
+from helpers.train_cli import REPO, backed_up_iterations, command, run, summaries
+from helpers.training import random_batch, tiny_config
 
 STEPS_PER_EPOCH, EPOCHS = 1, 3
 # The runs are compared weight by weight: float32 (the quickstart's config trains in bfloat16),
@@ -33,8 +33,16 @@ STEPS_PER_EPOCH, EPOCHS = 1, 3
 # quickstart's 0.8 one device and two workers round the weighted sums differently, and the
 # elements whose gradient is only rounding noise (biases an instance norm subtracts again) take
 # Adam steps of either sign: 4e-4 apart after 3 steps at lr 2e-4, measured.
-SETTINGS = ["loss.t_s_ratio=0.5", "train.mixed_precision=false", "data.seed=0", "data.deterministic=true", f"train.steps_per_epoch={STEPS_PER_EPOCH}",
-            "train.validation_steps=2", f"train.keep_backups={EPOCHS}", "train.sample_pairs=1"]
+SETTINGS = [
+    "loss.t_s_ratio=0.5",
+    "train.mixed_precision=false",
+    "data.seed=0",
+    "data.deterministic=true",
+    f"train.steps_per_epoch={STEPS_PER_EPOCH}",
+    "train.validation_steps=2",
+    f"train.keep_backups={EPOCHS}",
+    "train.sample_pairs=1",
+]
 TOLERANCE = 1e-5
 TIMEOUT = 600  # seconds, for any one process
 

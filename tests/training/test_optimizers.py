@@ -6,13 +6,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers.training import compiled_model, fit_one_step, random_batch, tiny_config
 
 from dptn_tf import training
 from dptn_tf.config import load_config
 from dptn_tf.training.backups import Backup
 from dptn_tf.training.optimizers import TorchAdam
 from dptn_tf.training.schedules import ConstantThenLinearDecay
+from helpers.training import compiled_model, fit_one_step, random_batch, tiny_config
 
 # Gradients from 1e-8 (PyTorch's epsilon, where Keras' update differs most) to 1.
 GRADIENT_SCALES = np.array([1e-8, 1e-6, 1e-4, 1e-2, 1.0], "float32")
@@ -33,7 +33,9 @@ def test_update_equals_torch_adam_element_by_element():
     optimizer = TorchAdam(schedule, beta_1=0.5, beta_2=0.999)
     parameter = torch.nn.Parameter(torch.from_numpy(initial.copy()))
     reference = torch.optim.Adam([parameter], lr=2e-4, betas=(0.5, 0.999))
-    rates = torch.optim.lr_scheduler.LambdaLR(reference, lambda epoch: float(schedule(epoch)) / 2e-4)
+    rates = torch.optim.lr_scheduler.LambdaLR(
+        reference, lambda epoch: float(schedule(epoch)) / 2e-4
+    )
     for gradient in _gradients(3):
         before = variable.numpy().astype("float64")
         lr = float(reference.param_groups[0]["lr"])

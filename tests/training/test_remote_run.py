@@ -8,10 +8,10 @@ import uuid
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers.train_cli import command
 
 from dptn_tf.cli import export as export_savedmodel
 from dptn_tf.cli import train
+from helpers.train_cli import command
 
 
 def upload(local, url: str):

@@ -5,7 +5,6 @@ import contextlib
 import json
 
 import pytest
-from helpers.training import TINY_MODEL
 
 from dptn_tf.config import load_config
 from dptn_tf.inference.generation import load_generator
@@ -15,6 +14,7 @@ from dptn_tf.training.backups import StopOnNonFiniteLoss
 from dptn_tf.training.progress import ProgressLines
 from dptn_tf.training.run_directory import CONFIG_NAME, GENERATOR_NAME, VALIDATION_NAME
 from dptn_tf.training.summaries import SampleImages, TrainingSummaries
+from helpers.training import TINY_MODEL
 
 
 def tiny_run_config(root, run_dir, *overrides):

@@ -10,6 +10,8 @@ import time
 import keras
 import pytest
 import tensorflow as tf
+
+from dptn_tf.training import VALIDATION_NAMES
 from helpers.train_cli import (
     REPO,
     REPORTED,
@@ -21,7 +23,6 @@ from helpers.train_cli import (
     summaries,
 )
 
-from dptn_tf.training import VALIDATION_NAMES
 
 @pytest.fixture(scope="module")
 def finished_run(synthetic_root, tmp_path_factory):

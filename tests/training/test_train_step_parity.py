@@ -1,4 +1,5 @@
-"""Two DPTN training steps reproduce two official ones (../shared/fixtures/dptn_train_step_96x48.npz).
+"""Two DPTN training steps reproduce two official ones
+(../shared/fixtures/dptn_train_step_96x48.npz).
 
 The fixture (described in ../shared/DESIGN.md, "Fixtures") holds the official G and D before the
 first step, two batches, and what `DPTNModel.optimize_parameters` made of them: the eight losses

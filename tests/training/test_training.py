@@ -5,10 +5,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers.training import compiled_model, fit_one_step, random_batch, tiny_config
 
 from dptn_tf import training
 from dptn_tf.keras_internals import all_layers
+from helpers.training import compiled_model, fit_one_step, random_batch, tiny_config
+
 
 @pytest.fixture(scope="module")
 def one_step():

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers.training import TINY_MODEL, compiled_model, random_batch, tiny_config
 
 from dptn_tf.config import load_config
 from dptn_tf.files.atomic import TEMPORARY_NAME
 from dptn_tf.training.backups import Backup, NonFiniteTrainingError, StopOnNonFiniteLoss
+from helpers.training import TINY_MODEL, compiled_model, random_batch, tiny_config
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 20  # of one step each: the first run must outlive the second trainer's start

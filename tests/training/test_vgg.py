@@ -86,7 +86,12 @@ def test_torchvision_missing_file_names_every_place_and_the_url(tmp_path, monkey
     with pytest.raises(FileNotFoundError) as info:
         vgg.build_vgg19_features("torchvision")
     message = str(info.value)
-    for place in (tmp_path / "weights", tmp_path / "torch/hub/checkpoints", VGG19.pattern, VGG19.url):
+    for place in (
+        tmp_path / "weights",
+        tmp_path / "torch/hub/checkpoints",
+        VGG19.pattern,
+        VGG19.url,
+    ):
         assert str(place) in message
     with pytest.raises(FileNotFoundError, match=r"loss.vgg_path: .*given.pth not found"):
         vgg.build_vgg19_features("torchvision", path=str(tmp_path / "given.pth"))
