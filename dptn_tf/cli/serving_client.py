@@ -4,7 +4,7 @@
         --source-image person.jpg --source-keypoints source.json \
         --target-keypoints target.json --out result.png
     python tools/serving_client.py --rest http://localhost:8501 --model dptn \
-        --source-image me.jpg --target-photo other.jpg --frame 256x176 --out result.png
+        --source-image me.jpg --target-photo other.jpg --out result.png
 
 Keypoints are 18 `[y, x]` pairs (-1 for a missing joint), given as a JSON file or inline JSON;
 the source's in pixels of the source image, the target's in pixels of the output image (the
@@ -13,7 +13,9 @@ looked up in it instead. Without `--source-keypoints`, and with `--target-photo`
 `--target-keypoints`, BlazePose finds them on this machine (`dptn_tf.pose.BlazePose`; needs the
 library and its model files): the source photo is cut to a window of the frame's aspect around
 its person before it is sent, and the target photo's pose is placed in the frame, the model's
-annotation size, which `--frame HxW` gives (and the reply's image size confirms).
+annotation size: over REST the server's model metadata says it (the static size of the export's
+`image` output; a `--frame HxW` given is checked against it), over gRPC `--frame` gives it; the
+reply's image size confirms it.
 `--grpc HOST:PORT` talks gRPC (port 8500 by default in the container) and needs the optional
 `tensorflow-serving-api` package (`pip install -e ".[serving]"`); REST with keypoints needs only
 the standard library, numpy and Pillow (`dptn_tf.serving.rest_client`, `dptn_tf.pose.photos`;
@@ -25,42 +27,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from dptn_tf.console import add_verbose_flag, quiet_tensorflow
+from dptn_tf.console import add_verbose_flag, image_size, quiet_tensorflow
+from dptn_tf.files.atomic import write_atomically
 from dptn_tf.pose.photos import upright_bytes
-from dptn_tf.serving.rest_client import SIGNATURE, ServingError, as_result, predict_rest
+from dptn_tf.serving.rest_client import (
+    SIGNATURE,
+    ServingError,
+    as_result,
+    predict_rest,
+    served_frame,
+    wrong_frame,
+)
 
 NUM_JOINTS = 18
 
 
 GRPC_EXTRA = 'gRPC needs tensorflow-serving-api and grpcio: pip install -e ".[serving]"'
-
-
-def _frame_refused(message: str) -> tuple[int, int] | None:
-    """The served frame `(H, W)` named in a server's refusal of out-of-frame target keypoints."""
-    found = re.search(r"target_keypoints: .*?the output frame \((\d+), (\d+)\)", message)
-    return (int(found[1]), int(found[2])) if found else None
-
-
-def _wrong_frame(served, frame) -> str:
-    return (f"the model's images are {served[0]}x{served[1]}, not --frame {frame[0]}x{frame[1]}: "
-            f"the poses were placed in the wrong frame; run again with --frame "
-            f"{served[0]}x{served[1]}")
-
-
-def frame_size(text: str) -> tuple[int, int]:
-    """'256x176' -> (256, 176); `dptn_tf.console.image_size`, kept here so that a REST client
-    needs only the standard library and numpy."""
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HxW, e.g. 256x176, got {text!r}") from None
-    return height, width
 
 
 def photo_inputs(source_image: Path, source_keypoints, target_photo: Path | None, frame, *,
@@ -69,11 +56,10 @@ def photo_inputs(source_image: Path, source_keypoints, target_photo: Path | None
 
     Without `source_keypoints` the source photo is cut to its person's window of `frame`'s
     aspect and sent as PNG, with the keypoints in that window; the target photo's pose is placed
-    in `frame` (None without `target_photo`). Imports the library, hence TensorFlow.
+    in `frame` (None without `target_photo`). Needs BlazePose's runtime, not TensorFlow.
     """
-    import tensorflow as tf
-
-    from dptn_tf.pose import BlazePose, person_window, read_photo
+    from dptn_tf.inference.photo_transfer import placed_in_frame
+    from dptn_tf.pose import BlazePose, person_window, png_bytes, read_photo
 
     extractor = BlazePose(weights_dir)
     image = upright_bytes(source_image.read_bytes(), str(source_image))
@@ -82,12 +68,12 @@ def photo_inputs(source_image: Path, source_keypoints, target_photo: Path | None
         photo = read_photo(source_image)
         found = extractor.keypoints(photo, name=str(source_image))
         window = person_window(found, frame, photo.shape[:2])
-        image = tf.io.encode_png(window.crop(photo)).numpy()
+        image = png_bytes(window.crop(photo))
         source = window.keypoints_in(found).tolist()
     if target_photo is not None:
         photo = read_photo(target_photo)
         found = extractor.keypoints(photo, name=str(target_photo))
-        target = person_window(found, frame, photo.shape[:2]).keypoints_in(found, frame).tolist()
+        target = placed_in_frame(found, frame, photo.shape[:2]).tolist()
     return image, source, target
 
 
@@ -158,9 +144,10 @@ def main(argv=None) -> int:
     target.add_argument("--target-keypoints",
                         help="as --source-keypoints, in pixels of the output image")
     target.add_argument("--target-photo", type=Path, help="a photo of the pose (BlazePose)")
-    parser.add_argument("--frame", type=frame_size, metavar="HxW",
-                        help="the model's annotation size (data.old_size), needed when "
-                             "keypoints come from photos")
+    parser.add_argument("--frame", type=image_size, metavar="HxW",
+                        help="the model's annotation size (data.old_size), where keypoints come "
+                             "from photos: over REST the server says it (a given one is "
+                             "checked), over gRPC give it")
     parser.add_argument("--annotations", type=Path, help="PATN annotation CSV to look names up in")
     parser.add_argument("--weights-dir", type=Path, help="where the BlazePose files are")
     parser.add_argument("--out", type=Path, required=True, help="where to write the PNG result")
@@ -168,9 +155,10 @@ def main(argv=None) -> int:
     add_verbose_flag(parser)
     args = parser.parse_args(argv)
     from_photos = args.source_keypoints is None or args.target_photo is not None
-    if from_photos and args.frame is None:
-        parser.error("keypoints from photos (no --source-keypoints, or --target-photo) need "
-                     "--frame HxW, the model's annotation size (e.g. 256x176 for DeepFashion)")
+    if from_photos and args.grpc and args.frame is None:
+        parser.error("keypoints from photos (no --source-keypoints, or --target-photo) over "
+                     "gRPC need --frame HxW, the model's annotation size (e.g. 256x176 for "
+                     "DeepFashion)")
     if from_photos or args.grpc:  # BlazePose and gRPC load TensorFlow; plain REST does not
         quiet_tensorflow(args.verbose)
 
@@ -181,29 +169,27 @@ def main(argv=None) -> int:
         if args.target_keypoints is not None:
             target = load_keypoints(args.target_keypoints, args.annotations)
         image = upright_bytes(args.source_image.read_bytes(), str(args.source_image))
+        frame = args.frame
+        if from_photos and args.rest:
+            served = served_frame(args.rest, args.model, version=args.version,
+                                  timeout=args.timeout)
+            if frame is not None and tuple(frame) != served:
+                raise ValueError(wrong_frame(served, frame))
+            frame = served
         if from_photos:
             image, source, found = photo_inputs(args.source_image, source, args.target_photo,
-                                                args.frame, weights_dir=args.weights_dir)
+                                                frame, weights_dir=args.weights_dir)
             target = found if target is None else target
         predict = predict_rest if args.rest else predict_grpc
-        try:
-            result = predict(args.rest or args.grpc, args.model, image, source, target,
-                             version=args.version, timeout=args.timeout)
-        except ServingError as error:
-            served = _frame_refused(str(error))
-            if from_photos and served and served != tuple(args.frame):
-                raise ValueError(_wrong_frame(served, args.frame)) from None
-            raise
+        result = predict(args.rest or args.grpc, args.model, image, source, target,
+                         version=args.version, timeout=args.timeout)
         served = result["image"].shape[:2]
-        if from_photos and served != tuple(args.frame):
-            raise ValueError(_wrong_frame(served, args.frame))
+        if from_photos and served != tuple(frame):
+            raise ValueError(wrong_frame(served, frame))
     except (OSError, ValueError, ImportError, ServingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.out.with_name(f".{args.out.name}.tmp")
-    temporary.write_bytes(result["image_png_bytes"])
-    temporary.replace(args.out)
+    write_atomically(args.out, result["image_png_bytes"])
     height, width, _ = result["image"].shape
     print(f"wrote {args.out} ({width}x{height})")
     return 0

@@ -3,7 +3,7 @@
     dptn-demo --run runs/synthetic                       # after the quickstart
     dptn-demo --generator converted/generator.keras --config configs/fashion.yaml
     dptn-demo --saved-model exports/dptn/1 --annotations data/fashion/fasion-annotation-test.csv
-    dptn-demo --serving-url http://localhost:8501/v1/models/dptn --frame 256x176
+    dptn-demo --serving-url http://localhost:8501/v1/models/dptn
 
 It prints the page's local URL. The gallery's poses come from a PATN annotation CSV, by default
 the test split of the run's data set; they must be in the model's frame (`data.old_size`).
@@ -25,10 +25,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     model.add_argument("--saved-model", type=Path, help="an exported version folder")
     model.add_argument("--serving-url", metavar="URL",
                        help="a model on TF Serving's REST API, e.g. "
-                            "http://localhost:8501/v1/models/dptn (needs --frame)")
+                            "http://localhost:8501/v1/models/dptn")
     parser.add_argument("--config", type=Path, help="YAML config of --generator")
     parser.add_argument("--frame", type=image_size, metavar="HxW",
-                        help="with --serving-url: the model's annotation size (data.old_size)")
+                        help="with --serving-url: the model's annotation size (data.old_size), "
+                             "checked against the server's (default: the server's)")
     parser.add_argument("--annotations", type=Path,
                         help="PATN annotation CSV of the gallery's poses (default: the test "
                              "split of the configuration's data set)")
@@ -40,8 +41,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="requests computed at once; the others wait in the queue")
     add_verbose_flag(parser)
     args = parser.parse_args(argv)
-    if args.serving_url and not args.frame:
-        parser.error("--serving-url needs --frame HxW, the served model's annotation size")
+    if args.frame and not args.serving_url:
+        parser.error("--frame goes with --serving-url (the other models know their frame)")
     if args.config and not args.generator:
         parser.error("--config goes with --generator (a run folder has its config.yaml)")
     return args
@@ -51,10 +52,11 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     quiet_tensorflow(args.verbose)
     from dptn_tf.demo.app import build_page, load_demo
+    from dptn_tf.serving.rest_client import ServingError
 
     try:
         demo = load_demo(args)
-    except (OSError, ValueError, ImportError) as error:
+    except (OSError, ValueError, ImportError, ServingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     page = build_page(demo).queue(default_concurrency_limit=args.concurrency)

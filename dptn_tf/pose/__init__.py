@@ -14,7 +14,13 @@ import importlib
 from dptn_tf.pose.blazepose import BlazePose, blazepose_to_coco18
 from dptn_tf.pose.framing import Window, person_window
 from dptn_tf.pose.openpose import openpose_to_coco18, read_openpose_json
-from dptn_tf.pose.photos import MAX_PHOTO_PIXELS, read_photo, resize_uint8, upright_bytes
+from dptn_tf.pose.photos import (
+    MAX_PHOTO_PIXELS,
+    png_bytes,
+    read_photo,
+    resize_uint8,
+    upright_bytes,
+)
 from dptn_tf.pose.skeleton import (
     IN_FRAME_RULE,
     JOINT_COLORS,
@@ -54,6 +60,7 @@ __all__ = [
     "keypoints_to_heatmaps",
     "openpose_to_coco18",
     "person_window",
+    "png_bytes",
     "read_openpose_json",
     "read_photo",
     "resize_uint8",

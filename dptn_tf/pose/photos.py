@@ -63,8 +63,13 @@ def upright_bytes(data: bytes, name: str = "photo") -> bytes:
     with Image.open(io.BytesIO(data)) as image:
         if image.getexif().get(ORIENTATION_TAG, 1) == 1:
             return data
+    return png_bytes(photo)
+
+
+def png_bytes(image) -> bytes:
+    """uint8 `[H, W, 3]` -> PNG file bytes (lossless: a reader decodes the same pixels)."""
     buffer = io.BytesIO()
-    Image.fromarray(photo).save(buffer, format="PNG")
+    Image.fromarray(np.asarray(image, np.uint8)).save(buffer, format="PNG")
     return buffer.getvalue()
 
 

@@ -6,7 +6,6 @@ served model with it.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import re
 import urllib.error
@@ -56,6 +55,36 @@ def predict_rest(url: str, model: str, image: bytes, source_keypoints, target_ke
     return as_result(prediction["image"], base64.b64decode(prediction["image_png_bytes"]["b64"]))
 
 
+def served_frame(url: str, model: str, *, version: int | None = None,
+                 timeout: float = 60.0) -> tuple[int, int]:
+    """The frame `(H, W)` a served DPTN export answers in, read from TF Serving's model metadata
+    (`GET /v1/models/<model>/metadata`): the static size of `serving_default`'s `image` output,
+    which the export declares (`dptn_tf.serving.export`)."""
+    version_path = f"/versions/{version}" if version is not None else ""
+    endpoint = f"{url.rstrip('/')}/v1/models/{model}{version_path}/metadata"
+    reply = _get_json(endpoint, timeout)
+    try:
+        signature = reply["metadata"]["signature_def"]["signature_def"][SIGNATURE]
+        dims = signature["outputs"]["image"]["tensor_shape"]["dim"]
+        height, width = (int(dim["size"]) for dim in dims[1:3])
+    except (KeyError, TypeError, ValueError):
+        raise ServingError(f"{endpoint}: no {SIGNATURE} signature with an 'image' output of "
+                           "static size: is this a DPTN export?") from None
+    if height < 1 or width < 1:
+        raise ServingError(f"{endpoint}: the 'image' output's size is not declared")
+    return height, width
+
+
+def _get_json(endpoint: str, timeout: float) -> dict:
+    try:
+        with urllib.request.urlopen(endpoint, timeout=timeout) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        raise ServingError(f"{endpoint}: HTTP {error.code}: {error.reason}") from None
+    except (urllib.error.URLError, TimeoutError) as error:
+        raise ServingError(f"{endpoint}: {getattr(error, 'reason', error)}") from None
+
+
 def parse_model_url(url: str) -> tuple[str, str, int | None]:
     """'http://host:8501/v1/models/dptn[/versions/2]' -> (server URL, model name, version)."""
     found = re.fullmatch(r"(https?://[^/]+)/v1/models/([^/:]+)(?:/versions/(\d+))?/?", url)
@@ -66,22 +95,29 @@ def parse_model_url(url: str) -> tuple[str, str, int | None]:
 
 class RestModel:
     """A model on TF Serving behind `GeneratorModel`'s call: (crop, source keypoints in it,
-    target keypoints in `frame`) -> uint8 image of `frame`. The server knows its frame; give it."""
+    target keypoints in `frame`) -> uint8 image of `frame`. Without `frame` the server is asked
+    (`served_frame`); a given one is checked against each reply."""
 
-    def __init__(self, url: str, frame, timeout: float = 60.0):
+    def __init__(self, url: str, frame=None, timeout: float = 60.0):
         self.server, self.model, self.version = parse_model_url(url)
-        self.frame, self.timeout = tuple(frame), timeout
+        self.timeout = timeout
+        if frame is None:
+            frame = served_frame(self.server, self.model, version=self.version, timeout=timeout)
+        self.frame = tuple(frame)
 
     def __call__(self, crop, source_keypoints, target_keypoints) -> np.ndarray:
-        from PIL import Image
+        from dptn_tf.pose.photos import png_bytes
 
-        buffer = io.BytesIO()
-        Image.fromarray(np.asarray(crop, np.uint8)).save(buffer, format="PNG")
-        image = predict_rest(self.server, self.model, buffer.getvalue(),
+        image = predict_rest(self.server, self.model, png_bytes(crop),
                              np.asarray(source_keypoints, float).tolist(),
                              np.asarray(target_keypoints, float).tolist(),
                              version=self.version, timeout=self.timeout)["image"]
         if image.shape[:2] != self.frame:
-            raise ValueError(f"the served model's images are {image.shape[0]}x{image.shape[1]}, "
-                             f"not the frame {self.frame[0]}x{self.frame[1]} given")
+            raise ValueError(wrong_frame(image.shape[:2], self.frame))
         return image
+
+
+def wrong_frame(served, frame) -> str:
+    return (f"the model's images are {served[0]}x{served[1]}, not --frame {frame[0]}x{frame[1]}: "
+            f"the poses would be placed in the wrong frame; run again with --frame "
+            f"{served[0]}x{served[1]} (or without --frame: the server says its frame)")

@@ -9,6 +9,8 @@ It does what the real server does with a predict request, as far as the client c
 - inputs are fed to the SignatureDef's tensors and its outputs fetched through a TensorFlow
   Session, without Python's check of fed shapes against the placeholders (the C++ server has
   none either), so the graph's own input validation is what answers a bad request;
+- REST metadata: `GET /v1/models/<name>[/versions/<N>]/metadata`, the SignatureDefs as TF
+  Serving's JSON writes them (`metadata.signature_def.signature_def`, proto field names);
 - REST: `POST /v1/models/<name>[/versions/<N>]:predict` with the row (`instances`) or the
   columnar (`inputs`) JSON format; `{"b64": ...}` decodes to bytes; the reply is
   `{"predictions": [...]}` or `{"outputs": ...}`, string outputs whose name ends in `_bytes`
@@ -34,6 +36,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 import tensorflow as tf
+from google.protobuf import json_format
 from tensorflow.core.protobuf import config_pb2
 
 DEFAULT_SIGNATURE = "serving_default"
@@ -41,6 +44,8 @@ HTTP_STATUS = {"INVALID_ARGUMENT": 400, "NOT_FOUND": 404, "FAILED_PRECONDITION":
                "RESOURCE_EXHAUSTED": 429, "UNIMPLEMENTED": 501}
 _STATUS_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 PREDICT_PATH = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?:predict$")
+METADATA_PATH = re.compile(
+    r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?/metadata$")
 
 
 class PredictError(Exception):
@@ -215,7 +220,38 @@ def rest_predict(model: ModelDouble, name: str, version: int | None, body) -> di
     return {"outputs": {a: _to_json(a, v) for a, v in outputs.items()}}
 
 
+def rest_metadata(model: ModelDouble, name: str, version: int | None) -> dict:
+    """TF Serving's reply to a model metadata request."""
+    if name != model.name:
+        raise PredictError("NOT_FOUND", f"Servable not found for request: Latest({name})")
+    with model._lock:
+        version, _, signatures = model._load(version)
+    return {"model_spec": {"name": name, "signature_name": "", "version": str(version)},
+            "metadata": {"signature_def": {"signature_def": {
+                key: json_format.MessageToDict(value, preserving_proto_field_name=True)
+                for key, value in signatures.items()}}}}
+
+
 class _RestHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        match = METADATA_PATH.match(self.path)
+        try:
+            if match is None:
+                raise PredictError("NOT_FOUND", f"Malformed request: GET {self.path}")
+            version = int(match["version"]) if match["version"] else None
+            status, reply = 200, rest_metadata(self.server.model, match["name"], version)
+        except PredictError as error:
+            status, reply = HTTP_STATUS.get(error.code, 500), {"error": error.message}
+        self._reply(status, reply)
+
+    def _reply(self, status: int, reply: dict):
+        data = json.dumps(reply).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_POST(self):
         match = PREDICT_PATH.match(self.path)
         try:
@@ -230,12 +266,7 @@ class _RestHandler(http.server.BaseHTTPRequestHandler):
             status, reply = 200, rest_predict(self.server.model, match["name"], version, body)
         except PredictError as error:
             status, reply = HTTP_STATUS.get(error.code, 500), {"error": error.message}
-        data = json.dumps(reply).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._reply(status, reply)
 
     def log_message(self, format, *args):  # keep the test output quiet
         pass

@@ -83,9 +83,11 @@ def test_the_demo_fronts_a_served_model(model, request_data):
     crop = tf.io.decode_jpeg(request_data["image"]).numpy()
     expected = _direct(model, {**request_data, "image": tf.io.encode_png(crop).numpy()})
     with serve_rest(model) as url:
-        served = RestModel(f"{url}/v1/models/dptn/versions/1", OLD_SIZE)
+        served = RestModel(f"{url}/v1/models/dptn/versions/1")
+        assert served.frame == OLD_SIZE  # the server's model metadata says it
         image = served(crop, np.array(request_data["source"]), np.array(request_data["target"]))
-        with pytest.raises(ValueError, match="not the frame 10x10 given"):
+        with pytest.raises(ValueError, match=f"images are {OLD_SIZE[0]}x{OLD_SIZE[1]}, not "
+                                             "--frame 10x10"):
             RestModel(f"{url}/v1/models/dptn", (10, 10))(crop, np.array(request_data["source"]),
                                                         np.array(request_data["target"]))
     np.testing.assert_array_equal(image, expected["image"][0])
@@ -190,6 +192,13 @@ def test_two_photos_are_enough(model, upper_body_photo, full_body_photo, pose_mo
                               "--weights-dir", str(pose_models_dir), "--out", str(out)])
         assert status == 0, capsys.readouterr().err
         assert out.read_bytes() == expected["image_png_bytes"][0]
+        out.unlink()
+        # Without --frame, over REST: the server's model metadata gives it.
+        status = client.main(["--rest", url, "--source-image", str(upper_body_photo),
+                              "--target-photo", str(full_body_photo),
+                              "--weights-dir", str(pose_models_dir), "--out", str(out)])
+        assert status == 0, capsys.readouterr().err
+        assert out.read_bytes() == expected["image_png_bytes"][0]
         status = client.main(["--rest", url, "--source-image", str(upper_body_photo),
                               "--target-photo", str(full_body_photo), "--frame", "256x176",
                               "--weights-dir", str(pose_models_dir), "--out", str(out)])
@@ -198,9 +207,9 @@ def test_two_photos_are_enough(model, upper_body_photo, full_body_photo, pose_mo
             in capsys.readouterr().err)
 
 
-def test_photos_need_the_frame(upper_body_photo, full_body_photo, tmp_path, capsys):
+def test_photos_over_grpc_need_the_frame(upper_body_photo, full_body_photo, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        client.main(["--rest", "http://127.0.0.1:1", "--source-image", str(upper_body_photo),
+        client.main(["--grpc", "127.0.0.1:1", "--source-image", str(upper_body_photo),
                      "--target-photo", str(full_body_photo), "--out", str(tmp_path / "r.png")])
     assert "need --frame HxW, the model's annotation size" in capsys.readouterr().err
 
