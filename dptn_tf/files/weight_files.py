@@ -93,9 +93,14 @@ def torch_hub_checkpoints_dir() -> Path:
     return Path(torch_home).expanduser() / "hub" / "checkpoints"
 
 
+def search_folders(explicit_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Where weight files are looked for, in order: the weights folder, then torch hub's cache."""
+    return [weights_dir(explicit_dir), torch_hub_checkpoints_dir()]
+
+
 def find_weight_file(file: WeightFile, explicit_dir: str | os.PathLike | None = None) -> Path:
     """The first file matching `file.pattern` in the search folders, or an error naming them all."""
-    folders = [weights_dir(explicit_dir), torch_hub_checkpoints_dir()]
+    folders = search_folders(explicit_dir)
     for folder in folders:
         matches = sorted(folder.glob(file.pattern))
         if matches:

@@ -144,7 +144,7 @@ def missing_weights_message(missing: dict[str, list[dict]], weights_dir=None) ->
         for file in files:
             lines.append(f"  {metric}: {file['file']} ({file['description']})\n"
                          f"      from {file['url']}")
-    folders = [weight_files.weights_dir(weights_dir), weight_files.torch_hub_checkpoints_dir()]
+    folders = weight_files.search_folders(weights_dir)
     lines.append("searched: " + ", ".join(str(f) for f in folders))
     lines.append(f"copy them into the first folder (choose it with --weights-dir or "
                  f"${weight_files.WEIGHTS_DIR_ENV}) and run again")
