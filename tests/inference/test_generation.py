@@ -57,25 +57,20 @@ def test_generate_writes_every_test_pair_at_annotation_size_and_resumes(syntheti
     ]
 
 
+def tool_command(tool: str, generator_file, synthetic_root) -> list:
+    """`tools/<tool>.py` on the tiny generator and the tests' synthetic set (64x32)."""
+    overrides = [f"data.root={synthetic_root}", "data.prefix=synthetic",
+                 "data.load_size=[64,32]", "data.old_size=[64,32]"]
+    return [sys.executable, str(REPO / "tools" / f"{tool}.py"), "--generator", str(generator_file),
+            *(arg for item in overrides for arg in ("--set", item))]
+
+
 def test_generate_cli_with_a_pairs_subset_and_a_bad_row(synthetic_root, generator_file, tmp_path):
     index = load_split(synthetic_root, "test", "synthetic")
     chosen = index.pair_names()[:2]
     pairs = tmp_path / "subset.csv"
     pairs.write_text("from,to\n" + "".join(f"{a},{b}\n" for a, b in chosen))
-    common = [
-        sys.executable,
-        str(REPO / "tools" / "generate.py"),
-        "--generator",
-        str(generator_file),
-        "--set",
-        f"data.root={synthetic_root}",
-        "--set",
-        "data.prefix=synthetic",
-        "--set",
-        "data.load_size=[64,32]",
-        "--set",
-        "data.old_size=[64,32]",
-    ]
+    common = tool_command("generate", generator_file, synthetic_root)
     out = tmp_path / "subset"
     subprocess.run(common + ["--out", str(out), "--pairs", str(pairs)], check=True,
                    capture_output=True)
@@ -100,20 +95,7 @@ def test_point_attention_reads_the_row_of_the_points_token():
 
 
 def test_visualize_grid_and_attention_pictures(synthetic_root, generator_file, tmp_path):
-    common = [
-        sys.executable,
-        str(REPO / "tools" / "visualize.py"),
-        "--generator",
-        str(generator_file),
-        "--set",
-        f"data.root={synthetic_root}",
-        "--set",
-        "data.prefix=synthetic",
-        "--set",
-        "data.load_size=[64,32]",
-        "--set",
-        "data.old_size=[64,32]",
-    ]
+    common = tool_command("visualize", generator_file, synthetic_root)
     subprocess.run(common + ["grid", "--num-pairs", "2", "--out", str(tmp_path / "grid.png")],
                    check=True, capture_output=True)
     grid = tf.io.decode_png((tmp_path / "grid.png").read_bytes()).numpy()
