@@ -23,18 +23,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import site
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
-DEFAULT_MIRROR = "/work/.mirror/PangzeCheung+Dual-task-Pose-Transformer-Network/repo"
-VGG19_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
-             512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]  # fmt: skip
+from official import (
+    DEFAULT_MIRROR,
+    extract_official,
+    import_official,
+    nchw,
+    official_options,
+    same_networks,
+    same_vgg,
+)
+
 # name, height, width, batch, discriminator layers, loss weights (docs/design.md, "Training")
 TRAINING_CASES = (
     ("Market-1501 128x64, batch 4", 128, 64, 4, 3,
@@ -43,70 +48,6 @@ TRAINING_CASES = (
      {"lambda_rec": 5.0, "lambda_g": 2.0, "t_s_ratio": 0.5}),
 )
 INFERENCE_CASES = (("generator inference 256x176, batch 1", 256, 176, 1),)
-
-
-def extract_official(git_dir: str, destination: Path) -> Path:
-    """`git archive HEAD` of the official repository's mirror into `destination`."""
-    archive = subprocess.run(["git", "-C", git_dir, "archive", "HEAD"], check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(destination)], input=archive, check=True)
-    return destination
-
-
-def _torchvision_stub(torch):
-    """`torchvision.models.vgg19(pretrained=...)` with torchvision's layout and no download."""
-
-    def vgg19(pretrained=False, **kwargs):
-        layers, channels = [], 3
-        for item in VGG19_CFG:
-            if item == "M":
-                layers.append(torch.nn.MaxPool2d(2, 2))
-            else:
-                layers += [torch.nn.Conv2d(channels, item, 3, padding=1),
-                           torch.nn.ReLU(inplace=True)]
-                channels = item
-        return types.SimpleNamespace(features=torch.nn.Sequential(*layers))
-
-    package = types.ModuleType("torchvision")
-    package.models = types.ModuleType("torchvision.models")
-    package.models.vgg19 = vgg19
-    return package
-
-
-def import_official(root: Path, torch):
-    """The official `models.DPTN_model` module, importable without cv2, torchvision or its
-    drawing utilities (used only to save pictures)."""
-    torchvision = _torchvision_stub(torch)
-    stubs = {"cv2": types.ModuleType("cv2"), "torchvision": torchvision,
-             "torchvision.models": torchvision.models,
-             "util.pose_utils": types.ModuleType("util.pose_utils"),
-             "util.util": types.ModuleType("util.util")}
-    for name, module in stubs.items():
-        sys.modules.setdefault(name, module)
-    site.addsitedir(str(root))  # the official code's root, where its packages are
-    import util  # the official package; its stubbed submodules are set on it below
-
-    util.pose_utils, util.util = stubs["util.pose_utils"], stubs["util.util"]
-    from models import DPTN_model
-
-    return DPTN_model
-
-
-def official_options(height, width, dis_layers, losses, lr=2e-4):
-    """The options `DPTNModel` reads, with the official training defaults."""
-    return types.SimpleNamespace(
-        gpu_ids=[], isTrain=True, checkpoints_dir=tempfile.gettempdir(), name="benchmark",
-        old_size=(height, width), t_s_ratio=losses["t_s_ratio"], nhead=2, num_CABs=2,
-        num_TTBs=2, model="DPTN", init_type="orthogonal", norm="instance", use_spect_g=False,
-        use_spect_d=True, use_coord=False, dis_layers=dis_layers, pool_size=0, lr=lr,
-        ratio_g2d=0.1, beta1=0.5, gan_mode="lsgan", lambda_rec=losses["lambda_rec"],
-        lambda_g=losses["lambda_g"], lambda_content=0.5, lambda_style=500.0,
-        lr_policy="lambda", niter=100, niter_decay=100, iter_start=1, continue_train=False,
-        verbose=False, image_nc=3, structure_nc=18, device="cpu", which_epoch="latest")
-
-
-def _nchw(torch, array):
-    return torch.from_numpy(array.transpose(0, 3, 1, 2).copy())
 
 
 def run_cases(official_root: Path, threads: int, rounds: int, precision: str) -> list[dict]:
@@ -132,32 +73,6 @@ def run_cases(official_root: Path, threads: int, rounds: int, precision: str) ->
     return results
 
 
-def _same_networks(official):
-    """dptn-tf's generator and discriminator holding the official model's weights."""
-    from dptn_tf.convert import import_discriminator, import_generator
-
-    generator, config = import_generator(
-        {k: v.detach().numpy() for k, v in official.net_G.state_dict().items()})
-    if not hasattr(official, "net_D"):
-        return generator, None
-    discriminator = import_discriminator(
-        {k: v.detach().numpy() for k, v in official.net_D.state_dict().items()}, config)[0]
-    return generator, discriminator
-
-
-def _same_vgg(official, torch):
-    """dptn-tf's VGG19 features holding the official VGGLoss's (random) weights."""
-    from dptn_tf.training.vgg import _conv_layers, _vgg19_network
-
-    vgg = _vgg19_network()
-    convs = [m for m in official.Vggloss.vgg.modules() if isinstance(m, torch.nn.Conv2d)]
-    for layer, conv in zip(_conv_layers(vgg), convs):
-        layer.set_weights([conv.weight.detach().numpy().transpose(2, 3, 1, 0),
-                           conv.bias.detach().numpy()])
-    vgg.trainable = False
-    return vgg
-
-
 def training_case(dptn_model, torch, case, rounds: int) -> dict:
     """One official `optimize_parameters` against one `fit` train step, interleaved."""
     import tensorflow as tf
@@ -169,8 +84,8 @@ def training_case(dptn_model, torch, case, rounds: int) -> dict:
     name, height, width, batch, dis_layers, losses = case
     torch.manual_seed(0)
     official = dptn_model.DPTNModel(official_options(height, width, dis_layers, losses))
-    generator, discriminator = _same_networks(official)
-    model = DPTN(generator, discriminator, _same_vgg(official, torch), LossConfig(**losses))
+    generator, discriminator = same_networks(official)
+    model = DPTN(generator, discriminator, same_vgg(official, torch), LossConfig(**losses))
     model.compile(*make_optimizers(TrainConfig(), steps_per_epoch=1000))
     data = random_batch(batch, (height, width))
     dataset = iter(tf.data.Dataset.from_tensors(data).repeat())
@@ -178,9 +93,9 @@ def training_case(dptn_model, torch, case, rounds: int) -> dict:
 
     def official_step():
         official.source_image, official.source_pose = (
-            _nchw(torch, data["source_image"]), _nchw(torch, data["source_pose"]))
+            nchw(torch, data["source_image"]), nchw(torch, data["source_pose"]))
         official.target_image, official.target_pose = (
-            _nchw(torch, data["target_image"]), _nchw(torch, data["target_pose"]))
+            nchw(torch, data["target_image"]), nchw(torch, data["target_pose"]))
         official.optimize_parameters()
         return {n: getattr(official, f"loss_{n}").item() for n in LOSS_NAMES}
 
@@ -207,10 +122,10 @@ def inference_case(dptn_model, torch, case, rounds: int) -> dict:
     torch.manual_seed(0)
     official = dptn_model.DPTNModel(official_options(height, width, 4, TRAINING_CASES[1][5]))
     official.net_G.eval()
-    generator = inference_generator(_same_networks(official)[0])
+    generator = inference_generator(same_networks(official)[0])
     data = random_batch(batch, (height, width))
     names = ("source_image", "source_pose", "target_pose")
-    torch_inputs = [_nchw(torch, data[k]) for k in names]
+    torch_inputs = [nchw(torch, data[k]) for k in names]
     tf_inputs = {k: tf.constant(data[k]) for k in names}
     forward = tf.function(lambda x: generator(x, training=False))
 
