@@ -44,6 +44,9 @@ class ModelConfig:
     nhead: int = 2
     num_cabs: int = 2
     num_ttbs: int = 2
+    # False: the ablation without the Pose Transformer Module (F_st decoded directly, no source
+    # encoder, CAB or TTB); the source-to-source task still trains the shared encoder/decoder.
+    pose_transformer: bool = True
     image_channels: int = 3
     pose_channels: int = 18
     dis_ndf: int = 32

@@ -79,16 +79,19 @@ class PoseTransferDemo:
 
     @property
     def has_attention(self) -> bool:
-        return isinstance(self.model, GeneratorModel)
+        return isinstance(self.model, GeneratorModel) and self.model.has_attention
 
     def describe(self) -> str:
         kind = {GeneratorModel: "a .keras generator", SavedModel: "a SavedModel",
                 RestModel: "a model on TF Serving"}[type(self.model)]
         gallery = (f"{len(self.gallery)} poses of `{self.annotations}`" if self.gallery
                    else "no gallery (give --annotations, a PATN annotation CSV)")
-        attention = ("click a point of the result to see where the last TTB looks in the source"
-                     if self.has_attention else
-                     "attention maps need a .keras model (--run or --generator)")
+        if self.has_attention:
+            attention = "click a point of the result to see where the last TTB looks in the source"
+        elif isinstance(self.model, GeneratorModel):
+            attention = "this generator has no Pose Transformer Module, so no attention maps"
+        else:
+            attention = "attention maps need a .keras model (--run or --generator)"
         return (f"Model: {kind}, frame {self.frame[0]}x{self.frame[1]}; gallery: {gallery}; "
                 f"{attention}.")
 

@@ -18,7 +18,7 @@ from dptn_tf.inference.generation import (
     load_generator,
     to_saved_uint8,
 )
-from dptn_tf.models import frame_of
+from dptn_tf.models import frame_of, generator_parts
 from dptn_tf.pose import keypoints_to_heatmaps, person_window, resize_uint8
 
 
@@ -41,6 +41,11 @@ class GeneratorModel:
             self.data = load_config(config_path, overrides).data
         self.frame = tuple(self.data.old_size)
         self.generator = as_inference_generator(generator)
+
+    @property
+    def has_attention(self) -> bool:
+        """False for a generator without a Pose Transformer Module (the ablation)."""
+        return "pose_transformer" in generator_parts(self.generator)
 
     def inputs(self, crop, source_keypoints, target_keypoints) -> dict:
         """The generator's batch of one, as training and TF Serving see it."""

@@ -29,17 +29,23 @@ def _assemble(parts: dict, inputs: dict, with_source_reconstruction: bool, name:
               frame: DataConfig | None = None):
     """Both tasks' inputs go through the shared encoder as one batch of 2B, and in training both
     tasks' features through the decoder as one batch: per sample the same arithmetic as two
-    calls, in larger matrix products (10-20% faster on a CPU at batch 1)."""
+    calls, in larger matrix products (10-20% faster on a CPU at batch 1). Without a PTM
+    (`parts` has none) the test-time model runs the source-to-target branch alone."""
     x_s, p_s, p_t = (inputs[k] for k in INPUT_NAMES)
     if frame is not None:
         x_s = ImageFrame(frame.load_size, frame.old_size, frame.sigma, name=FRAME_LAYER)(x_s)
+    pose_transformer = parts.get("pose_transformer")
+    if pose_transformer is None and not with_source_reconstruction:
+        source_to_target = keras.layers.Concatenate(name="source_to_target_input")([x_s, p_s, p_t])
+        f_st = parts["shared_encoder"](source_to_target)
+        return keras.Model(inputs, parts["decoder"](f_st), name=name)
     source_to_source = keras.layers.Concatenate(name="source_to_source_input")([x_s, p_s, p_s])
     source_to_target = keras.layers.Concatenate(name="source_to_target_input")([x_s, p_s, p_t])
     both = keras.layers.Concatenate(axis=0, name="both_tasks")([source_to_source,
                                                                  source_to_target])
     f_ss, f_st = BatchSplit(2, name="split_tasks")(parts["shared_encoder"](both))
-    f_s = parts["source_encoder"](x_s)
-    f_st = parts["pose_transformer"](f_ss, f_st, f_s)
+    if pose_transformer is not None:
+        f_st = pose_transformer(f_ss, f_st, parts["source_encoder"](x_s))
     if not with_source_reconstruction:
         return keras.Model(inputs, parts["decoder"](f_st), name=name)
     decoded = parts["decoder"](keras.layers.Concatenate(axis=0, name="both_features")([f_st, f_ss]))
@@ -52,22 +58,23 @@ def build_generator(config: ModelConfig | None = None) -> keras.Model:
     """Training generator: `{source_image, source_pose, target_pose}` ->
     `{"generated_target", "reconstructed_source"}`, both NHWC images in [-1, 1]."""
     config = config or ModelConfig()
-    parts = {
-        "shared_encoder": build_shared_encoder(config),
-        "source_encoder": build_source_encoder(config),
-        "pose_transformer": PoseTransformerModule(
+    # Built in this order, the order in which a seed's initial weights are drawn.
+    parts = {"shared_encoder": build_shared_encoder(config)}
+    if config.pose_transformer:
+        parts["source_encoder"] = build_source_encoder(config)
+        parts["pose_transformer"] = PoseTransformerModule(
             num_heads=config.nhead, num_cabs=config.num_cabs, num_ttbs=config.num_ttbs,
             negative_slope=config.negative_slope, epsilon=config.norm_epsilon,
-            name="pose_transformer"),
-        "decoder": build_decoder(config),
-    }
+            name="pose_transformer")
+    parts["decoder"] = build_decoder(config)
     inputs = _inputs(config.image_channels, config.pose_channels)
     return _assemble(parts, inputs, with_source_reconstruction=True, name="dptn_training_generator")
 
 
 def generator_parts(generator: keras.Model) -> dict:
-    """The four shared parts of a (training or inference) generator, by name."""
-    return {name: generator.get_layer(name) for name in PART_NAMES}
+    """The shared parts of a (training or inference) generator, by name: all four of
+    `PART_NAMES`, or two (the shared encoder and the decoder) for one built without a PTM."""
+    return {layer.name: layer for layer in generator.layers if layer.name in PART_NAMES}
 
 
 def inference_generator(generator: keras.Model, frame: DataConfig | None = None) -> keras.Model:

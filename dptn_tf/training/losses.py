@@ -145,7 +145,10 @@ class LossTerm:
     share: str
 
     def is_on(self, config) -> bool:
-        return bool(getattr(config, self.weight))
+        """Computed at all: its weight is not 0, nor is its share of the total (`t_s_ratio: 1`
+        switches the source-to-source task off, `t_s_ratio: 0` the target task's terms)."""
+        share = TOTAL_SHARES.get(self.share)  # None for D's loss, which is in no share
+        return bool(getattr(config, self.weight)) and (share is None or bool(share(config)))
 
     def weighted(self, value, config):
         return value if self.kind == "discriminator" else getattr(config, self.weight) * value

@@ -67,6 +67,8 @@ class DPTN(NoSymbolicBuild, keras.Model):
         self.vgg = vgg
         self.target_generator = models.inference_generator(generator)
         self.loss_config = loss_config
+        # False when `t_s_ratio` is 1 (the ablation without the source-to-source task).
+        self.source_task = any(term.branch == "s" for term in losses.reported_terms(loss_config))
         self.seed_generator = keras.random.SeedGenerator(0)  # WGAN-GP's interpolation weights
         self.train_trackers = {name: keras.metrics.Mean(name=name)
                                for name in (*reported_loss_names(loss_config), TOTAL_NAME)}
@@ -115,11 +117,15 @@ class DPTN(NoSymbolicBuild, keras.Model):
 
         inputs = {name: data[name] for name in INPUT_NAMES}
         with tf.GradientTape() as tape:
-            outputs = self.generator(inputs, training=True)
-            fake_target = outputs["generated_target"]
-            fake_source = outputs["reconstructed_source"]
-            values = self._reconstruction_losses(
-                {"t": (fake_target, target), "s": (fake_source, source)})
+            if self.source_task:
+                outputs = self.generator(inputs, training=True)
+                fake_target = outputs["generated_target"]
+                pairs = {"t": (fake_target, target),
+                         "s": (outputs["reconstructed_source"], source)}
+            else:  # no term of the source-to-source task is on: its image is not decoded
+                fake_target = self.target_generator(inputs, training=True)
+                pairs = {"t": (fake_target, target)}
+            values = self._reconstruction_losses(pairs)
             if config.lambda_g:  # else D cannot change the generator: it is neither run nor trained
                 # The reference updates D on the detached fake first; the generator's
                 # adversarial term then sees the updated D.
