@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     quiet_tensorflow()
-    from dptn_tf.config import load_config
+    from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, load_config
     from dptn_tf.console import stderr_silenced
     from dptn_tf.data import load_split, read_rgb
     from dptn_tf.data.images import to_network_input
@@ -54,9 +54,9 @@ def main(argv=None) -> int:
     from dptn_tf.pose import keypoints_to_heatmaps, resize_uint8
     from dptn_tf.serving.portable import FILES, export_portable
 
-    data = load_config(args.run / "config.yaml").data
+    data = load_config(args.run / CONFIG_NAME).data
     load_size, frame = tuple(data.load_size), tuple(data.old_size)
-    generator = as_inference_generator(load_generator(args.run / "generator.keras"))
+    generator = as_inference_generator(load_generator(args.run / GENERATOR_NAME))
     split = load_split(data.root, "test", data.prefix, old_size=frame).spread(args.pairs)
     columns = {"source": [], "target": [], "Keras": []}
     with tempfile.TemporaryDirectory() as folder, stderr_silenced():

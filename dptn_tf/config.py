@@ -21,6 +21,16 @@ from dptn_tf.files.text import read_utf8
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
 DATASETS = ("fashion", "market")  # configs/<name>.yaml
 
+# What a training run directory (`TrainConfig.run_dir`) holds, besides the lock and the
+# temporaries of killed writes: named here so that every layer reading a run (inference, export,
+# the demo, conversion) spells them as training writes them (`dptn_tf.training.run_directory`).
+CONFIG_NAME = "config.yaml"  # the resolved configuration
+BACKUP_DIR = "backup"  # both networks and both optimizers at each epoch's end
+LOGS_DIR = "logs"  # TensorBoard
+SAMPLES_DIR = "samples"  # PNG sample grids
+GENERATOR_NAME = "generator.keras"  # the float32 inference generator, at the end
+VALIDATION_NAME = "validation.json"  # the final figures, at the end
+
 # `TrainConfig.strategy`: see `dptn_tf.training.distribute.select_strategy`.
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 

@@ -16,7 +16,7 @@ import keras
 import pytest
 import yaml
 
-from dptn_tf.config import ModelConfig
+from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, ModelConfig
 from dptn_tf.models import build_generator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,9 +119,9 @@ def tiny_run(tmp_path_factory, synthetic_root, synthetic_settings) -> Path:
     """A random tiny generator as train.py leaves it, on the tests' synthetic data set."""
     run = tmp_path_factory.mktemp("run")
     keras.utils.set_random_seed(0)
-    build_generator(TINY).save(run / "generator.keras")
+    build_generator(TINY).save(run / GENERATOR_NAME)
     size = list(synthetic_settings["image_size"])
-    (run / "config.yaml").write_text(yaml.safe_dump({"data": {
+    (run / CONFIG_NAME).write_text(yaml.safe_dump({"data": {
         "root": str(synthetic_root), "prefix": "synthetic", "old_size": size, "load_size": size}}))
     return run
 
@@ -129,7 +129,7 @@ def tiny_run(tmp_path_factory, synthetic_root, synthetic_settings) -> Path:
 def cheap_commands(run: Path, photo: Path, weights: Path, tmp: Path) -> dict:
     """Entry point -> arguments of a real run that loads TensorFlow (or TF Lite) and works on
     the tiny model and data; those that need data sets not at hand stop at their first check."""
-    generator, config = str(run / "generator.keras"), str(run / "config.yaml")
+    generator, config = str(run / GENERATOR_NAME), str(run / CONFIG_NAME)
     root = yaml.safe_load(Path(config).read_text())["data"]["root"]
     (tmp / "empty.pth").write_bytes(b"")
     return {

@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dptn_tf.config import CONFIGS_DIR, DATASETS, DataConfig, load_config
+from dptn_tf.config import CONFIGS_DIR, DATASETS, GENERATOR_NAME, DataConfig, load_config
 from dptn_tf.console import add_verbose_flag, image_size, quiet_tensorflow
 
 
@@ -54,7 +54,7 @@ def main(argv=None) -> int:
 
     try:
         generator, config = import_generator(load_torch_state_dict(args.generator), args.nhead)
-        models = {"generator.keras": inference_generator(generator, frame=data)}
+        models = {GENERATOR_NAME: inference_generator(generator, frame=data)}
         if args.discriminator:
             discriminator, config = import_discriminator(
                 load_torch_state_dict(args.discriminator), config)

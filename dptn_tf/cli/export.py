@@ -22,7 +22,7 @@ deleted at the next start.
 import argparse
 import sys
 
-from dptn_tf.config import load_config
+from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, load_config
 from dptn_tf.console import add_verbose_flag, quiet_tensorflow
 
 
@@ -55,7 +55,6 @@ def main(argv=None) -> int:
     from dptn_tf.models import frame_of
     from dptn_tf.serving.export import MAX_SOURCE_PIXELS, export_saved_model
     from dptn_tf.serving.portable import export_portable
-    from dptn_tf.training.run_directory import CONFIG_NAME, GENERATOR_NAME
 
     if args.run:
         config_path = tf.io.gfile.join(args.run, CONFIG_NAME)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME
 from dptn_tf.data import read_annotations
 from dptn_tf.inference.photo_transfer import placed_in_frame, transfer_found
 from dptn_tf.inference.tensorflow_models import GeneratorModel, SavedModel, attention_in_source
@@ -43,7 +44,7 @@ VISITOR_ERRORS = (OSError, ValueError, ServingError)
 def load_demo(args) -> "PoseTransferDemo":
     """The model of the command line, BlazePose and the gallery's poses, loaded once."""
     if args.run:
-        model = GeneratorModel(args.run / "generator.keras", args.run / "config.yaml", [])
+        model = GeneratorModel(args.run / GENERATOR_NAME, args.run / CONFIG_NAME, [])
     elif args.generator:
         model = GeneratorModel(args.generator, args.config, [])
     elif args.saved_model:

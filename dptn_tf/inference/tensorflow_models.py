@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from dptn_tf.config import load_config
+from dptn_tf.config import CONFIG_NAME, load_config
 from dptn_tf.data.images import to_network_input
 from dptn_tf.inference.attention_maps import cross_attention, overlay, point_attention
 from dptn_tf.inference.generation import (
@@ -32,7 +32,7 @@ class GeneratorModel:
         if config_path is None and recorded is not None and not overrides:
             self.data = recorded
         else:
-            config_path = config_path or Path(path).parent / "config.yaml"
+            config_path = config_path or Path(path).parent / CONFIG_NAME
             if not Path(config_path).is_file():
                 raise FileNotFoundError(
                     f"{config_path}: not found, and {path} records no frame; give --config, "

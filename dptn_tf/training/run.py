@@ -16,7 +16,14 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from dptn_tf.config import Config
+from dptn_tf.config import (
+    BACKUP_DIR,
+    GENERATOR_NAME,
+    LOGS_DIR,
+    SAMPLES_DIR,
+    VALIDATION_NAME,
+    Config,
+)
 from dptn_tf.data import PatnSplit, load_split, make_dataset, one_batch
 from dptn_tf.files import is_url
 from dptn_tf.files.atomic import atomic_path, write_atomically
@@ -40,16 +47,7 @@ from dptn_tf.training.model import (
     make_optimizers,
 )
 from dptn_tf.training.progress import ProgressLines
-from dptn_tf.training.run_directory import (
-    BACKUP_DIR,
-    GENERATOR_NAME,
-    LOGS_DIR,
-    SAMPLES_DIR,
-    VALIDATION_NAME,
-    hold_run_directory,
-    resume_or_record,
-    run_file,
-)
+from dptn_tf.training.run_directory import hold_run_directory, resume_or_record, run_file
 from dptn_tf.training.summaries import SampleImages, TrainingSummaries
 
 

@@ -6,7 +6,8 @@ writes `config.yaml`, or compares it with the configuration of a resumed run fie
 what fixes the run (the networks' shapes, the data, how an epoch is cut) must match; what steers
 how it goes on (the fields marked `resumable` in `dptn_tf.config`) may change and is reported;
 where the directory is does not matter. Only the chief of a multi-worker run calls them. The
-names of what a run directory holds are the constants below.
+names of what a run directory holds are constants of `dptn_tf.config` (`CONFIG_NAME`,
+`GENERATOR_NAME`, ...), which every layer that reads a run may import.
 """
 
 from __future__ import annotations
@@ -17,24 +18,17 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from dptn_tf.config import Config, load_config
+from dptn_tf.config import BACKUP_DIR, CONFIG_NAME, SAMPLES_DIR, Config, load_config
 from dptn_tf.files.atomic import is_url, remove_leftovers, write_atomically
 from dptn_tf.files.directory_lock import exclusive_directory
 from dptn_tf.files.text import read_utf8
 from dptn_tf.training.backups import is_backup_leftover
 
-# What a run directory holds (besides the lock and the temporaries of killed writes).
-CONFIG_NAME = "config.yaml"  # the resolved configuration
-BACKUP_DIR = "backup"  # both networks and both optimizers at each epoch's end
-LOGS_DIR = "logs"  # TensorBoard
-SAMPLES_DIR = "samples"  # PNG sample grids
-GENERATOR_NAME = "generator.keras"  # the float32 inference generator, at the end
-VALIDATION_NAME = "validation.json"  # the final figures, at the end
-
 
 def run_file(config: Config, name: str) -> str:
     """`name` in the run directory of `config` (a local path or a URL)."""
     return tf.io.gfile.join(config.train.run_dir, name)
+
 
 # Settings a later session may change, marked `resumable` where they are defined.
 MAY_CHANGE = Config.resumable_fields()

@@ -18,7 +18,7 @@ import keras
 import pytest
 import yaml
 
-from dptn_tf.config import ModelConfig
+from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, ModelConfig
 from dptn_tf.models import build_generator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,9 +54,9 @@ def demo_run(tmp_path_factory, synthetic_root, synthetic_settings) -> Path:
         return Path(os.environ["DPTN_DEMO_RUN"])
     run = tmp_path_factory.mktemp("run")
     keras.utils.set_random_seed(0)
-    build_generator(TINY).save(run / "generator.keras")
+    build_generator(TINY).save(run / GENERATOR_NAME)
     size = list(synthetic_settings["image_size"])
-    (run / "config.yaml").write_text(yaml.safe_dump({"data": {
+    (run / CONFIG_NAME).write_text(yaml.safe_dump({"data": {
         "root": str(synthetic_root), "prefix": "synthetic", "old_size": size,
         "load_size": size}}))
     return run

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dptn_tf.config import GENERATOR_NAME
 from dptn_tf.demo.app import PoseTransferDemo
 from dptn_tf.inference.tensorflow_models import GeneratorModel
 from dptn_tf.pose import MAX_PHOTO_PIXELS, BlazePose
@@ -15,7 +16,7 @@ from dptn_tf.serving.rest_client import RestModel
 
 @pytest.fixture(scope="module")
 def demo(demo_run, pose_models_dir):
-    model = GeneratorModel(demo_run / "generator.keras", None, [])
+    model = GeneratorModel(demo_run / GENERATOR_NAME, None, [])
     pose = np.full((18, 2), 10.0)
     return PoseTransferDemo(model, BlazePose(pose_models_dir), {"a.jpg": pose})
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from dptn_tf.config import DataConfig, ModelConfig
+from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, DataConfig, ModelConfig
 from dptn_tf.data import load_split, read_annotations, read_rgb, write_pairs
 from dptn_tf.files.weight_files import BLAZEPOSE_DETECTOR, BLAZEPOSE_LANDMARKS
 from dptn_tf.inference.tensorflow_models import SavedModel
@@ -121,8 +121,8 @@ def tiny_model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("run")
     keras.utils.set_random_seed(0)
     generator = build_generator(TINY)
-    generator.save(folder / "generator.keras")
-    (folder / "config.yaml").write_text(yaml.safe_dump(
+    generator.save(folder / GENERATOR_NAME)
+    (folder / CONFIG_NAME).write_text(yaml.safe_dump(
         {"data": {"old_size": list(FRAME), "load_size": list(LOAD_SIZE)}}))
     export = export_saved_model(generator, folder / "export",
                                 DataConfig(old_size=FRAME, load_size=LOAD_SIZE))

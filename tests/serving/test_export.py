@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dptn_tf.config import Config, ModelConfig
+from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, Config, ModelConfig
 from dptn_tf.data import decode_image
 from dptn_tf.inference.generation import to_saved_uint8
 from dptn_tf.models import build_generator, inference_generator
@@ -47,10 +47,10 @@ def exported(tmp_path_factory):
     keras.utils.set_random_seed(0)
     run = tmp_path_factory.mktemp("run")
     generator = build_generator(TINY)
-    generator.save(run / "generator.keras")
+    generator.save(run / GENERATOR_NAME)
     config = Config(model=TINY)
     config.data.load_size, config.data.old_size, config.data.sigma = LOAD_SIZE, OLD_SIZE, SIGMA
-    (run / "config.yaml").write_text(config.to_yaml())
+    (run / CONFIG_NAME).write_text(config.to_yaml())
     base = tmp_path_factory.mktemp("exports") / "dptn"
     result = subprocess.run(
         [sys.executable, str(REPO / "export_savedmodel.py"), "--run", str(run), "--out", str(base)],

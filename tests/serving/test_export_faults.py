@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from test_export import TINY, _cli
 
-from dptn_tf.config import Config
+from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, Config
 from dptn_tf.files.directory_lock import exclusive_directory
 from dptn_tf.models import build_generator
 
@@ -25,10 +25,10 @@ def run_dir(tmp_path_factory):
     """A training run's generator.keras and config.yaml, as `export_savedmodel.py --run` reads."""
     keras.utils.set_random_seed(0)
     run = tmp_path_factory.mktemp("run")
-    build_generator(TINY).save(run / "generator.keras")
+    build_generator(TINY).save(run / GENERATOR_NAME)
     config = Config(model=TINY)
     config.data.load_size = config.data.old_size = (32, 24)
-    (run / "config.yaml").write_text(config.to_yaml())
+    (run / CONFIG_NAME).write_text(config.to_yaml())
     return run
 
 
@@ -72,7 +72,7 @@ def test_a_second_export_on_the_same_base_is_refused_naming_the_first(run_dir, t
 
 
 def test_a_generator_holding_nan_is_never_exported(run_dir, tmp_path, capsys):
-    generator = keras.saving.load_model(run_dir / "generator.keras")
+    generator = keras.saving.load_model(run_dir / GENERATOR_NAME)
     kernel = generator.weights[0]
     kernel.assign(np.where(np.arange(kernel.shape[-1]) == 1, np.nan, kernel.numpy()))
     generator.save(tmp_path / "poisoned.keras")

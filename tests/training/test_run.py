@@ -6,13 +6,12 @@ import json
 
 import pytest
 
-from dptn_tf.config import load_config
+from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, VALIDATION_NAME, load_config
 from dptn_tf.inference.generation import load_generator
 from dptn_tf.models import frame_of
 from dptn_tf.training import run
 from dptn_tf.training.backups import StopOnNonFiniteLoss
 from dptn_tf.training.progress import ProgressLines
-from dptn_tf.training.run_directory import CONFIG_NAME, GENERATOR_NAME, VALIDATION_NAME
 from dptn_tf.training.summaries import SampleImages, TrainingSummaries
 from helpers.training import TINY_MODEL
 
