@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from dptn_tf.files import is_url
 from dptn_tf.files.text import read_utf8
 
 # The repository's configs/ folder: the official settings of each data set and the quickstart's.
@@ -269,3 +270,26 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise FileNotFoundError(f"config file not found: {path}") from None
         _update(config, values, str(path))
     return apply_overrides(config, overrides or [])
+
+
+def resolve_relative(path: str, config_file: str | Path | None) -> str:
+    """A path a configuration file names (a run's `data.root`), as the folder it means from here.
+
+    `train.py` records `data.root` in the run's `config.yaml` as it was given, so a relative root
+    means the folder it named from where `train.py` ran (usually the project folder holding
+    `runs/<name>`); no absolute path is recorded, so a run directory reads the same after the
+    project is moved or copied. From another working directory that folder is found like this:
+    the path as given, if it exists from the current directory (the folder every command-line
+    tool reads); else the first folder above `config_file`, nearest first, from which it exists
+    (for `<project>/runs/<name>/config.yaml`, `<project>`; for `configs/fashion.yaml`, the
+    repository). An absolute path, a URL, a path found nowhere or one without `config_file`
+    comes back as given, for the caller's message to name.
+    """
+    if config_file is None or is_url(path) or is_url(config_file) or Path(path).is_absolute():
+        return path
+    if Path(path).exists():
+        return path
+    for folder in Path(config_file).resolve().parents:
+        if (folder / path).exists():
+            return str(folder / path)
+    return path

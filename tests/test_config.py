@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from dptn_tf.config import load_config
+from dptn_tf.config import load_config, resolve_relative
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -71,3 +71,18 @@ def test_the_fields_a_resumed_run_may_change_are_marked_where_defined():
         "train.validation_steps", "train.log_every", "train.image_every", "train.sample_pairs",
         "train.keep_backups", "train.strategy", "train.jit_compile", "train.seed",
     }
+
+
+def test_a_relative_path_is_found_from_the_folders_above_its_config_file(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "data" / "synthetic").mkdir(parents=True)
+    config_file = project / "runs" / "synthetic" / "config.yaml"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert resolve_relative("data/synthetic", config_file) == str(project / "data" / "synthetic")
+    assert resolve_relative("data/absent", config_file) == "data/absent"  # named as given
+    assert resolve_relative("data/synthetic", None) == "data/synthetic"
+    for given in (str(tmp_path / "absent"), "gs://bucket/data"):
+        assert resolve_relative(given, config_file) == given
+    (tmp_path / "elsewhere" / "data" / "synthetic").mkdir(parents=True)
+    assert resolve_relative("data/synthetic", config_file) == "data/synthetic"  # here first

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME
+from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, resolve_relative
 from dptn_tf.data import read_annotations
 from dptn_tf.inference.photo_transfer import placed_in_frame, transfer_found
 from dptn_tf.inference.tensorflow_models import GeneratorModel, SavedModel, attention_in_source
@@ -42,7 +42,11 @@ VISITOR_ERRORS = (OSError, ValueError, ServingError)
 
 
 def load_demo(args) -> "PoseTransferDemo":
-    """The model of the command line, BlazePose and the gallery's poses, loaded once."""
+    """The model of the command line, BlazePose and the gallery's poses, loaded once.
+
+    The gallery is the test split of a `.keras` model's data set unless `--annotations` names
+    a CSV; a relative `data.root` is found as `dptn_tf.config.resolve_relative` says, so
+    `dptn-demo --run runs/synthetic` finds the quickstart's data from any working directory."""
     if args.run:
         model = GeneratorModel(args.run / GENERATOR_NAME, args.run / CONFIG_NAME, [])
     elif args.generator:
@@ -55,7 +59,8 @@ def load_demo(args) -> "PoseTransferDemo":
     if annotations is not None:
         poses = read_annotations(annotations)
     elif isinstance(model, GeneratorModel):  # the test split of its data set, if it is here
-        annotations = Path(model.data.root) / f"{model.data.prefix}-annotation-test.csv"
+        root = resolve_relative(model.data.root, model.config_path)
+        annotations = Path(root) / f"{model.data.prefix}-annotation-test.csv"
         poses = read_annotations(annotations) if annotations.is_file() else {}
     return PoseTransferDemo(model, BlazePose(args.weights_dir), poses, str(annotations or ""))
 

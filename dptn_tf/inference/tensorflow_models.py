@@ -24,13 +24,15 @@ from dptn_tf.pose import keypoints_to_heatmaps, person_window, resize_uint8
 
 class GeneratorModel:
     """A `.keras` generator with its geometry: from `config_path` when given, else the frame the
-    file records (`dptn_tf.models.frame_of`), else the `config.yaml` beside it."""
+    file records (`dptn_tf.models.frame_of`), else the `config.yaml` beside it. `config_path`
+    is the YAML file `data` came from (None for a recorded frame), what a relative `data.root`
+    is found from (`dptn_tf.config.resolve_relative`)."""
 
     def __init__(self, path: Path, config_path: Path | None = None, overrides=()):
         generator = load_generator(path)
         recorded = frame_of(generator)
         if config_path is None and recorded is not None and not overrides:
-            self.data = recorded
+            self.data, self.config_path = recorded, None
         else:
             config_path = config_path or Path(path).parent / CONFIG_NAME
             if not Path(config_path).is_file():
@@ -38,7 +40,7 @@ class GeneratorModel:
                     f"{config_path}: not found, and {path} records no frame; give --config, "
                     "the YAML the generator was trained with (e.g. configs/fashion.yaml), or "
                     "convert the checkpoint with --dataset or --frame")
-            self.data = load_config(config_path, overrides).data
+            self.data, self.config_path = load_config(config_path, overrides).data, config_path
         self.frame = tuple(self.data.old_size)
         self.generator = as_inference_generator(generator)
 

@@ -2,13 +2,17 @@
 answered with a message naming it, and the next request is served."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 
-from dptn_tf.config import GENERATOR_NAME
-from dptn_tf.demo.app import PoseTransferDemo
+from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME
+from dptn_tf.data import read_annotations
+from dptn_tf.demo.__main__ import parse_args
+from dptn_tf.demo.app import PoseTransferDemo, load_demo
 from dptn_tf.inference.tensorflow_models import GeneratorModel
 from dptn_tf.pose import MAX_PHOTO_PIXELS, BlazePose
 from dptn_tf.serving.rest_client import RestModel
@@ -59,3 +63,26 @@ def test_bad_poses_and_an_unreachable_server_are_answered(demo, full_body_photo)
     assert result is None and "127.0.0.1:9" in answer, answer
     assert "need a .keras model" in served.attention(state, (1, 1))[1]
     assert demo.generate(state, pose)[2].startswith("Generated in")  # still serving
+
+
+def test_the_gallery_of_a_run_is_found_from_another_folder(demo_run, synthetic_root,
+                                                            synthetic_settings, pose_models_dir,
+                                                            tmp_path, monkeypatch):
+    """`python train.py` in a project folder records `data.root` relative to it; the demo,
+    started elsewhere, still shows that data set's test poses."""
+    project = tmp_path / "project"
+    shutil.copytree(synthetic_root, project / "data" / "synthetic")
+    run = project / "runs" / "synthetic"
+    run.mkdir(parents=True)
+    shutil.copy(demo_run / GENERATOR_NAME, run / GENERATOR_NAME)
+    size = list(synthetic_settings["image_size"])
+    (run / CONFIG_NAME).write_text(yaml.safe_dump({"data": {
+        "root": "data/synthetic", "prefix": "synthetic", "old_size": size, "load_size": size}}))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    demo = load_demo(parse_args(["--run", "../project/runs/synthetic",
+                                 "--weights-dir", str(pose_models_dir)]))
+    annotations = project / "data" / "synthetic" / "synthetic-annotation-test.csv"
+    assert demo.annotations == str(annotations)
+    assert [name for name, _ in demo.gallery] == sorted(read_annotations(annotations))
+    assert f"{len(demo.gallery)} poses of" in demo.describe()
