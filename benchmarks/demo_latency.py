@@ -19,8 +19,10 @@ from pathlib import Path
 
 from dptn_tf.console import quiet_tensorflow
 
-MODELS = {"quickstart (configs/synthetic.yaml, 128x64)": "configs/synthetic.yaml",
-          "default (configs/fashion.yaml, 256x176)": "configs/fashion.yaml"}
+MODELS = {
+    "quickstart (configs/synthetic.yaml, 128x64)": "configs/synthetic.yaml",
+    "default (configs/fashion.yaml, 256x176)": "configs/fashion.yaml",
+}
 
 
 def timed(call, repeats: int) -> list[float]:
@@ -65,8 +67,10 @@ def main() -> None:
                 raise SystemExit(message)
             upload = timed(lambda: demo.use_source(str(args.photo)), args.repeats)  # noqa: B023
             click = timed(lambda: demo.generate(state, pose), args.repeats)  # noqa: B023
-            print(f"{name}: Generate {statistics.median(click):.3f} s ({min(click):.3f}); "
-                  f"upload (BlazePose) {statistics.median(upload):.3f} s ({min(upload):.3f})")
+            print(
+                f"{name}: Generate {statistics.median(click):.3f} s ({min(click):.3f}); "
+                f"upload (BlazePose) {statistics.median(upload):.3f} s ({min(upload):.3f})"
+            )
 
 
 if __name__ == "__main__":

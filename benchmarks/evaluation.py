@@ -38,11 +38,14 @@ def write_results(root: Path, count: int) -> list:
     for i in range(count):
         small = rng.uniform(0, 255, (32, 22, 3))
         truth = tf.cast(tf.clip_by_value(tf.image.resize(small, (256, 176)), 0, 255), tf.uint8)
-        noisy = tf.cast(tf.clip_by_value(tf.cast(truth, tf.float32)
-                                         + rng.normal(0, 20, truth.shape), 0, 255), tf.uint8)
+        noisy = tf.cast(
+            tf.clip_by_value(tf.cast(truth, tf.float32) + rng.normal(0, 20, truth.shape), 0, 255),
+            tf.uint8,
+        )
         (root / "test" / f"to{i}.jpg").write_bytes(tf.io.encode_jpeg(truth).numpy())
         (root / "generated" / f"from{i}_2_to{i}_vis.jpg").write_bytes(
-            tf.io.encode_jpeg(noisy).numpy())
+            tf.io.encode_jpeg(noisy).numpy()
+        )
     return pair_with_ground_truth(root / "generated", root / "test")
 
 
@@ -58,8 +61,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=64, help="pairs (and images) timed")
     parser.add_argument("--test-pairs", type=int, default=8570, help="DeepFashion's test pairs")
-    parser.add_argument("--real-images", type=int, default=48674,
-                        help="images of the real (train) folder FID compares with")
+    parser.add_argument(
+        "--real-images",
+        type=int,
+        default=48674,
+        help="images of the real (train) folder FID compares with",
+    )
     parser.add_argument("--threads", type=int, help="intra-op threads (default: every core)")
     args = parser.parse_args(argv)
     threads = configure_threads(args.threads)
@@ -68,12 +75,17 @@ def main(argv=None):
         pairs = write_results(Path(tmp), args.pairs)
         generated = [g for g, _ in pairs]
         pixel = seconds_per_item(
-            lambda: score_pairs(pairs, "fashion", None, verbose=False), len(pairs))
+            lambda: score_pairs(pairs, "fashion", None, verbose=False), len(pairs)
+        )
         with_lpips = seconds_per_item(
-            lambda: score_pairs(pairs, "fashion", lpips, verbose=False), len(pairs))
+            lambda: score_pairs(pairs, "fashion", lpips, verbose=False), len(pairs)
+        )
         features = seconds_per_item(
-            lambda: inception_features(inception, generated, batch_size=len(generated),
-                                       verbose=False), len(generated))
+            lambda: inception_features(
+                inception, generated, batch_size=len(generated), verbose=False
+            ),
+            len(generated),
+        )
     lpips_only = tuple(a - b for a, b in zip(with_lpips, pixel))
     print(f"{describe()}; TensorFlow {tf.__version__}, {threads} threads; {args.pairs} pairs")
     print(f"{'phase':<48}{'s/item':>8}{'CPU s/item':>11}{'projected':>12}")
@@ -87,8 +99,10 @@ def main(argv=None):
         print(f"{name:<48}{wall:>8.4f}{cpu:>11.4f}{count * wall / 60:>8.1f} min")
     every_run = args.test_pairs * (with_lpips[0] + features[0])
     first_run = every_run + args.real_images * features[0]
-    print(f"full protocol: {first_run / 60:.1f} min the first time, {every_run / 60:.1f} min once "
-          "the real statistics are cached")
+    print(
+        f"full protocol: {first_run / 60:.1f} min the first time, {every_run / 60:.1f} min once "
+        "the real statistics are cached"
+    )
 
 
 if __name__ == "__main__":

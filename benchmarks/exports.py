@@ -40,8 +40,10 @@ def export_all(folder: Path, size) -> dict[str, Path]:
     generator = build_generator(ModelConfig())
     data = DataConfig(load_size=size, old_size=size)
     generator.save(folder / "generator.keras")
-    paths = {"keras": folder / "generator.keras",
-             "savedmodel": Path(export_saved_model(generator, folder / "saved", data))}
+    paths = {
+        "keras": folder / "generator.keras",
+        "savedmodel": Path(export_saved_model(generator, folder / "saved", data)),
+    }
     lite = Path(export_portable(generator, folder / "lite", data, "tflite"))
     for variant, name in FILES["tflite"].items():
         paths[f"tflite {variant}"] = lite / name
@@ -50,8 +52,11 @@ def export_all(folder: Path, size) -> dict[str, Path]:
 
 
 def file_size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else (
-        path.stat().st_size)
+    return (
+        sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        if path.is_dir()
+        else (path.stat().st_size)
+    )
 
 
 def time_formats(paths: dict[str, str], size, threads: int, repeats: int) -> dict[str, dict]:
@@ -69,15 +74,19 @@ def time_formats(paths: dict[str, str], size, threads: int, repeats: int) -> dic
 
     configure_threads(threads)
     rng = np.random.default_rng(0)
-    tensors = {name: tf.constant(rng.uniform(0, 1, (1, *size, c)), tf.float32)
-               for name, c in (("source_image", 3), ("source_pose", 18), ("target_pose", 18))}
+    tensors = {
+        name: tf.constant(rng.uniform(0, 1, (1, *size, c)), tf.float32)
+        for name, c in (("source_image", 3), ("source_pose", 18), ("target_pose", 18))
+    }
     image = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
     source, target = ((rng.uniform(0, 1, (18, 2)) * size).astype(np.float32) for _ in range(2))
     generator = as_inference_generator(load_generator(paths["keras"]))
     keras_forward = tf.function(lambda t: generator(t, training=False))
     generate = tf.saved_model.load(paths["savedmodel"]).signatures["generate"]
-    runs = {"keras": lambda: keras_forward(tensors).numpy(),
-            "savedmodel": lambda: generate(**tensors)["generated_target"].numpy()}
+    runs = {
+        "keras": lambda: keras_forward(tensors).numpy(),
+        "savedmodel": lambda: generate(**tensors)["generated_target"].numpy(),
+    }
     with stderr_silenced():
         for row in ROWS[2:]:
             model = PortableModel(paths[row], num_threads=threads)
@@ -91,10 +100,13 @@ def time_formats(paths: dict[str, str], size, threads: int, repeats: int) -> dic
             run()
             times.append(time.perf_counter() - start)
         results[row] = {"seconds": statistics.median(times)}
-    reference = keras_forward({
-        "source_image": to_network_input(image, size)[None],
-        "source_pose": keypoints_to_heatmaps(source[None], size, size),
-        "target_pose": keypoints_to_heatmaps(target[None], size, size)})[0].numpy()
+    reference = keras_forward(
+        {
+            "source_image": to_network_input(image, size)[None],
+            "source_pose": keypoints_to_heatmaps(source[None], size, size),
+            "target_pose": keypoints_to_heatmaps(target[None], size, size),
+        }
+    )[0].numpy()
     for row in ROWS[2:]:
         output = runs[row]()["generated_target"]
         results[row]["max_abs"] = float(np.abs(output - reference).max())
@@ -111,8 +123,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     quiet_tensorflow()
     if args.time:
-        print(json.dumps(time_formats(json.loads(args.time), args.size, args.threads[0],
-                                      args.repeats)))
+        print(
+            json.dumps(
+                time_formats(json.loads(args.time), args.size, args.threads[0], args.repeats)
+            )
+        )
         return 0
     from machine import describe
 
@@ -122,24 +137,45 @@ def main(argv=None) -> int:
         seconds = {}
         for threads in args.threads:
             done = subprocess.run(
-                [sys.executable, __file__, "--time", json.dumps({k: str(v) for k, v in
-                                                                 paths.items()}),
-                 "--size", f"{args.size[0]}x{args.size[1]}", "--threads", str(threads),
-                 "--repeats", str(args.repeats)], capture_output=True, text=True, check=False)
+                [
+                    sys.executable,
+                    __file__,
+                    "--time",
+                    json.dumps({k: str(v) for k, v in paths.items()}),
+                    "--size",
+                    f"{args.size[0]}x{args.size[1]}",
+                    "--threads",
+                    str(threads),
+                    "--repeats",
+                    str(args.repeats),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if done.returncode:
                 print(done.stderr, file=sys.stderr)
                 return 1
             seconds[threads] = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"{describe()}; {args.size[0]}x{args.size[1]}, batch 1, median of {args.repeats}")
-    header = ("| format | file MB | max abs vs Keras | PSNR vs Keras | "
-              + " | ".join(f"s/image, {t} thread{'s' * (t > 1)}" for t in args.threads) + " |")
+    header = (
+        "| format | file MB | max abs vs Keras | PSNR vs Keras | "
+        + " | ".join(f"s/image, {t} thread{'s' * (t > 1)}" for t in args.threads)
+        + " |"
+    )
     print(header + "\n|" + "---|" * (4 + len(args.threads)))
     first = seconds[args.threads[0]]
     for row in ROWS:
-        quality = (f"{first[row]['max_abs']:.1e} | {first[row]['psnr']:.1f} dB"
-                   if "psnr" in first[row] else "- | -")
-        print(f"| {row} | {sizes[row] / 1e6:.1f} | {quality} | "
-              + " | ".join(f"{seconds[t][row]['seconds']:.3f}" for t in args.threads) + " |")
+        quality = (
+            f"{first[row]['max_abs']:.1e} | {first[row]['psnr']:.1f} dB"
+            if "psnr" in first[row]
+            else "- | -"
+        )
+        print(
+            f"| {row} | {sizes[row] / 1e6:.1f} | {quality} | "
+            + " | ".join(f"{seconds[t][row]['seconds']:.3f}" for t in args.threads)
+            + " |"
+        )
     return 0
 
 

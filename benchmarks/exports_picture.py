@@ -34,8 +34,12 @@ def psnr_uint8(a, b) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run", type=Path, required=True,
-                        help="training run directory (generator.keras + config.yaml)")
+    parser.add_argument(
+        "--run",
+        type=Path,
+        required=True,
+        help="training run directory (generator.keras + config.yaml)",
+    )
     parser.add_argument("--pairs", type=int, default=3, help="test pairs, one per row")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -65,29 +69,38 @@ def main(argv=None) -> int:
             path = Path(export_portable(generator, Path(folder) / fmt, data, fmt))
             for variant, name in FILES[fmt].items():
                 models["ONNX" if fmt == "onnx" else f"LiteRT {variant}"] = PortableModel(
-                    path / name)
+                    path / name
+                )
         for a, b in split.pairs:
             source, target = (read_rgb(split.paths()[i]) for i in (a, b))
             keypoints = [split.keypoints[i].astype(np.float32) for i in (a, b)]
-            pose = [keypoints_to_heatmaps(k[None], frame, load_size, data.sigma)
-                    for k in keypoints]
-            generated = generator({"source_image": to_network_input(source, load_size)[None],
-                                   "source_pose": pose[0], "target_pose": pose[1]},
-                                  training=False)
+            pose = [keypoints_to_heatmaps(k[None], frame, load_size, data.sigma) for k in keypoints]
+            generated = generator(
+                {
+                    "source_image": to_network_input(source, load_size)[None],
+                    "source_pose": pose[0],
+                    "target_pose": pose[1],
+                },
+                training=False,
+            )
             columns["source"].append(source)
             columns["target"].append(target)
             columns["Keras"].append(to_saved_uint8(generated, frame)[0].numpy())
             for label, model in models.items():
-                columns.setdefault(label, []).append(model.generate(
-                    resize_uint8(source, load_size), *keypoints)["image"])
+                columns.setdefault(label, []).append(
+                    model.generate(resize_uint8(source, load_size), *keypoints)["image"]
+                )
     height, width = (SCALE * s for s in frame)
-    sheet = Image.new("RGB", (width * len(columns), LABEL_HEIGHT + height * len(split.pairs)),
-                      "white")
+    sheet = Image.new(
+        "RGB", (width * len(columns), LABEL_HEIGHT + height * len(split.pairs)), "white"
+    )
     draw = ImageDraw.Draw(sheet)
     for i, (label, images) in enumerate(columns.items()):
         for row, image in enumerate(images):
-            sheet.paste(Image.fromarray(image).resize((width, height), Image.Resampling.NEAREST),
-                        (i * width, LABEL_HEIGHT + row * height))
+            sheet.paste(
+                Image.fromarray(image).resize((width, height), Image.Resampling.NEAREST),
+                (i * width, LABEL_HEIGHT + row * height),
+            )
         if label in models:
             label = f"{label}\n{psnr_uint8(images, columns['Keras']):.1f} dB"
             print(f"{label.replace(chr(10), ': PSNR against Keras ')}")

@@ -30,8 +30,7 @@ from dptn_tf.training.backups import Backup, StopOnNonFiniteLoss
 from machine import random_batch
 
 # Steps per epoch of the official settings (training pairs / batch 32) and of the quickstart.
-EPOCH_LENGTHS = {"quickstart (50)": 50, "Market-1501": 263_632 // 32,
-                 "DeepFashion": 101_966 // 32}
+EPOCH_LENGTHS = {"quickstart (50)": 50, "Market-1501": 263_632 // 32, "DeepFashion": 101_966 // 32}
 
 
 class TimedEpochEnd:
@@ -81,8 +80,10 @@ def main(argv=None) -> None:
     model = training.build_dptn(config)
     model.compile(*training.make_optimizers(config.train, steps_per_epoch=args.steps))
     folder = tempfile.mkdtemp(prefix="fault_checks-")
-    arms = {"save only (before)": SaveOnlyBackup(os.path.join(folder, "a"), model, args.steps),
-            "check, then save (now)": CheckedBackup(os.path.join(folder, "b"), model, args.steps)}
+    arms = {
+        "save only (before)": SaveOnlyBackup(os.path.join(folder, "a"), model, args.steps),
+        "check, then save (now)": CheckedBackup(os.path.join(folder, "b"), model, args.steps),
+    }
     model.fit(data, steps_per_epoch=2, verbose=0)  # tracing, before any clock starts
 
     step_times, check_times, epoch_times = [], [], {name: [] for name in arms}
@@ -97,15 +98,23 @@ def main(argv=None) -> None:
         check_times.append(time.perf_counter() - start)
         for name in sorted(arms, reverse=round_ % 2 == 1):  # each arm first in turn
             start = time.perf_counter()
-            model.fit(data, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=args.steps,
-                      verbose=0, callbacks=[StopOnNonFiniteLoss(arms[name]), arms[name]])
+            model.fit(
+                data,
+                initial_epoch=epoch,
+                epochs=epoch + 1,
+                steps_per_epoch=args.steps,
+                verbose=0,
+                callbacks=[StopOnNonFiniteLoss(arms[name]), arms[name]],
+            )
             epoch_times[name].append(time.perf_counter() - start)
             epoch += 1
 
     step, check = statistics.median(step_times), statistics.median(check_times)
     values = sum(int(np.prod(v.shape)) for _, v in backup.named_variables())
-    print(f"{args.size[0]}x{args.size[1]}, batch {args.batch}, {values:,} values checked; "
-          f"medians of {args.rounds} interleaved rounds")
+    print(
+        f"{args.size[0]}x{args.size[1]}, batch {args.batch}, {values:,} values checked; "
+        f"medians of {args.rounds} interleaved rounds"
+    )
     print(f"  training step                     {step:8.3f} s")
     print(f"  epoch-end check of all variables  {check:8.3f} s ({check / step:.1%} of a step)")
     for name, steps in {"every step an epoch": 1, **EPOCH_LENGTHS}.items():
@@ -114,9 +123,11 @@ def main(argv=None) -> None:
     baseline = statistics.median(arms["save only (before)"].seconds)
     for name, arm in arms.items():
         epoch_end = statistics.median(arm.seconds)
-        print(f"  {name:<24} fit {statistics.median(epoch_times[name]):7.3f}  "
-              f"on_epoch_end {epoch_end:6.3f} (+{(epoch_end - baseline) / args.steps / step:.3%} "
-              f"of a step per step)   fits: {', '.join(f'{t:.2f}' for t in epoch_times[name])}")
+        print(
+            f"  {name:<24} fit {statistics.median(epoch_times[name]):7.3f}  "
+            f"on_epoch_end {epoch_end:6.3f} (+{(epoch_end - baseline) / args.steps / step:.3%} "
+            f"of a step per step)   fits: {', '.join(f'{t:.2f}' for t in epoch_times[name])}"
+        )
 
 
 if __name__ == "__main__":

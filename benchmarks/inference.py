@@ -25,8 +25,9 @@ from machine import GemmPeak, configure_threads, describe, graph_gflops, random_
 
 
 def _inputs(batch, height, width):
-    arrays = random_batch(batch, (height, width), names=("source_image", "source_pose",
-                                                         "target_pose"))
+    arrays = random_batch(
+        batch, (height, width), names=("source_image", "source_pose", "target_pose")
+    )
     return {name: tf.constant(value) for name, value in arrays.items()}
 
 
@@ -61,27 +62,39 @@ def main(argv=None):
     forward = tf.function(lambda x: model(x, training=False), jit_compile=args.xla)
     peak = GemmPeak()
     print(f"{describe()}; TensorFlow {tf.__version__}, {threads} threads")
-    print(f"DPTN inference generator, {model.count_params():,} parameters, policy {policy}, "
-          f"XLA {args.xla}")
+    print(
+        f"DPTN inference generator, {model.count_params():,} parameters, policy {policy}, "
+        f"XLA {args.xla}"
+    )
     rows = []
     for height, width in args.sizes:
         size = f"{height}x{width}"
         for batch in args.batches:
             inputs = _inputs(batch, height, width)
             specs = {k: tf.TensorSpec(v.shape, v.dtype) for k, v in inputs.items()}
-            gflop = graph_gflops(tf.function(lambda x: model(x, training=False))
-                                 .get_concrete_function(specs)) / batch
+            gflop = (
+                graph_gflops(
+                    tf.function(lambda x: model(x, training=False)).get_concrete_function(specs)
+                )
+                / batch
+            )
             times = time_generator(forward, inputs, args.repeats, peak)
             rows.append((size, batch, min(times) / batch, statistics.median(times) / batch, gflop))
             print(f"  {size} batch {batch}: {min(times) / batch:.4f} s/image", flush=True)
-    print(f"float32 GEMM peak (best of {peak.samples} samples between the runs): "
-          f"{peak.gflops:.0f} GFLOP/s")
-    print(f"{'size':>9} {'batch':>5} {'s/image':>9} {'(median)':>9} {'GFLOP/img':>10} "
-          f"{'GFLOP/s':>8} {'of peak':>8}")
+    print(
+        f"float32 GEMM peak (best of {peak.samples} samples between the runs): "
+        f"{peak.gflops:.0f} GFLOP/s"
+    )
+    print(
+        f"{'size':>9} {'batch':>5} {'s/image':>9} {'(median)':>9} {'GFLOP/img':>10} "
+        f"{'GFLOP/s':>8} {'of peak':>8}"
+    )
     for size, batch, best, middle, gflop in rows:
         rate = gflop / best
-        print(f"{size:>9} {batch:>5} {best:>9.4f} {middle:>9.4f} {gflop:>10.2f} "
-              f"{rate:>8.0f} {rate / peak.gflops:>7.0%}")
+        print(
+            f"{size:>9} {batch:>5} {best:>9.4f} {middle:>9.4f} {gflop:>10.2f} "
+            f"{rate:>8.0f} {rate / peak.gflops:>7.0%}"
+        )
 
 
 if __name__ == "__main__":

@@ -59,8 +59,10 @@ def main():
             extractors[runtime] = BlazePose(runtime=runtime, num_threads=args.threads)
         except ImportError as error:
             print(f"skipping {runtime}: {error}")
-    print(f"BlazePose (pose_detection + pose_landmark_full), {os.cpu_count()} CPUs, "
-          f"TF Lite threads: {args.threads or 'default'}; median ms of {args.repeats}")
+    print(
+        f"BlazePose (pose_detection + pose_landmark_full), {os.cpu_count()} CPUs, "
+        f"TF Lite threads: {args.threads or 'default'}; median ms of {args.repeats}"
+    )
     names = ("detector model", "landmark model", "detector stage", "whole photo")
     print(f"{'photo':>10} {'runtime':>8} " + " ".join(f"{n:>15}" for n in names))
     for size in args.sizes:
@@ -73,8 +75,10 @@ def main():
                 samples[runtime].append(stages(extractor, image))
         for runtime, runs in samples.items():
             medians = [1000 * statistics.median(run[n] for run in runs) for n in names]
-            print(f"{size}x{size:<5} {runtime:>8} " + " ".join(f"{m:>15.1f}" for m in medians),
-                  flush=True)
+            print(
+                f"{size}x{size:<5} {runtime:>8} " + " ".join(f"{m:>15.1f}" for m in medians),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

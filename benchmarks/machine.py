@@ -30,9 +30,12 @@ BATCH_CHANNELS = {"source_image": 3, "target_image": 3, "source_pose": 18, "targ
 def random_batch(batch: int, size, seed: int = 0, names=tuple(BATCH_CHANNELS)) -> dict:
     """float32 numpy arrays `[batch, H, W, channels]` for `names` (default: a training batch)."""
     rng = np.random.default_rng(seed)
-    return {name: rng.uniform(-1 if BATCH_CHANNELS[name] == 3 else 0, 1,
-                              (batch, *size, BATCH_CHANNELS[name])).astype("float32")
-            for name in names}
+    return {
+        name: rng.uniform(
+            -1 if BATCH_CHANNELS[name] == 3 else 0, 1, (batch, *size, BATCH_CHANNELS[name])
+        ).astype("float32")
+        for name in names
+    }
 
 
 def describe() -> str:
@@ -47,11 +50,21 @@ def describe() -> str:
                     flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    units = [name for flag, name in (("avx512f", "AVX-512"), ("avx512_bf16", "AVX512_BF16"),
-                                     ("amx_bf16", "AMX-BF16")) if flag in flags]
+    units = [
+        name
+        for flag, name in (
+            ("avx512f", "AVX-512"),
+            ("avx512_bf16", "AVX512_BF16"),
+            ("amx_bf16", "AMX-BF16"),
+        )
+        if flag in flags
+    ]
     gpus = tf.config.list_physical_devices("GPU")
-    return (f"{model}, {available_cores()} cores" + (f" ({', '.join(units)})" if units else "")
-            + (f", {len(gpus)} GPU(s)" if gpus else ", no GPU"))
+    return (
+        f"{model}, {available_cores()} cores"
+        + (f" ({', '.join(units)})" if units else "")
+        + (f", {len(gpus)} GPU(s)" if gpus else ", no GPU")
+    )
 
 
 def available_cores() -> int:
@@ -101,10 +114,9 @@ def _einsum_flops(graph, node):
     sizes = {}
     for operand, name in zip(operands, node.input):
         shape = _static_shape(graph, name)
-        for letter, size in zip(re.sub(r"\.\.\.", "", operand), shape[-len(operand):]):
+        for letter, size in zip(re.sub(r"\.\.\.", "", operand), shape[-len(operand) :]):
             sizes[letter] = size
-    return ops.OpStats("flops", 2 * int(np.prod(list(sizes.values()))) if len(operands) == 2
-                       else 0)
+    return ops.OpStats("flops", 2 * int(np.prod(list(sizes.values()))) if len(operands) == 2 else 0)
 
 
 def _static_shape(graph, name):
@@ -148,9 +160,17 @@ def _live_ops(graph) -> list:
 
 
 def _op_flops(graph, op) -> int:
-    if op.type not in ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MatMul",
-                       "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "Einsum",
-                       "DepthwiseConv2dNative"):
+    if op.type not in (
+        "Conv2D",
+        "Conv2DBackpropInput",
+        "Conv2DBackpropFilter",
+        "MatMul",
+        "BatchMatMul",
+        "BatchMatMulV2",
+        "BatchMatMulV3",
+        "Einsum",
+        "DepthwiseConv2dNative",
+    ):
         return 0
     try:
         stats = ops.get_stats_for_node_def(graph, op.node_def, "flops")

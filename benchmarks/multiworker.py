@@ -36,21 +36,27 @@ def measure(args) -> dict:
     from machine import random_batch
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    config = load_config(args.config, ["loss.vgg_weights=none", *args.set] + (
-        [] if args.vgg else ["loss.lambda_content=0", "loss.lambda_style=0"]))
+    config = load_config(
+        args.config,
+        ["loss.vgg_weights=none", *args.set]
+        + ([] if args.vgg else ["loss.lambda_content=0", "loss.lambda_style=0"]),
+    )
     with strategy.scope():
         model = training.build_dptn(config)
         model.compile(*training.make_optimizers(config.train, steps_per_epoch=1000))
     batch = random_batch(args.batch, args.size)
     batches = strategy.distribute_datasets_from_function(
-        lambda _: tf.data.Dataset.from_tensors(batch).repeat())
+        lambda _: tf.data.Dataset.from_tensors(batch).repeat()
+    )
     model.fit(batches, steps_per_epoch=args.warmup, verbose=0)
     start = time.perf_counter()
     model.fit(batches, steps_per_epoch=args.steps, verbose=0)
     seconds_per_step = (time.perf_counter() - start) / args.steps
 
-    gradients = [tf.zeros(v.shape) for v in (*model.generator.trainable_variables,
-                                             *model.discriminator.trainable_variables)]
+    gradients = [
+        tf.zeros(v.shape)
+        for v in (*model.generator.trainable_variables, *model.discriminator.trainable_variables)
+    ]
 
     @tf.function
     def all_reduce():
@@ -58,6 +64,7 @@ def measure(args) -> dict:
             context = tf.distribute.get_replica_context()
             summed = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
             return tf.add_n([tf.reduce_sum(g) for g in summed])  # waits for every tensor
+
         return strategy.experimental_local_results(strategy.run(sum_over_replicas))[0]
 
     for _ in range(2):
@@ -65,17 +72,30 @@ def measure(args) -> dict:
     start = time.perf_counter()
     for _ in range(args.steps):
         all_reduce().numpy()
+
     def count(network):
         return sum(int(np.prod(v.shape)) for v in network.trainable_variables)
-    return {"seconds_per_step": seconds_per_step,
-            "all_reduce_seconds": (time.perf_counter() - start) / args.steps,
-            "parameters": [count(model.generator), count(model.discriminator)]}
+
+    return {
+        "seconds_per_step": seconds_per_step,
+        "all_reduce_seconds": (time.perf_counter() - start) / args.steps,
+        "parameters": [count(model.generator), count(model.discriminator)],
+    }
 
 
 def worker_arguments(args) -> list:
     """The command line of one worker, from this run's options."""
-    argv = ["--worker", "--size", f"{args.size[0]}x{args.size[1]}", "--batch", str(args.batch),
-            "--steps", str(args.steps), "--warmup", str(args.warmup)]
+    argv = [
+        "--worker",
+        "--size",
+        f"{args.size[0]}x{args.size[1]}",
+        "--batch",
+        str(args.batch),
+        "--steps",
+        str(args.steps),
+        "--warmup",
+        str(args.warmup),
+    ]
     argv += ["--config", args.config] if args.config else []
     argv += [arg for item in args.set for arg in ("--set", item)]
     return argv + (["--vgg"] if args.vgg else [])
@@ -86,9 +106,15 @@ def run_cluster(workers: int, argv: list) -> dict:
     processes = []
     try:
         for tf_config in loopback_cluster(workers):
-            processes.append(subprocess.Popen(
-                [sys.executable, __file__, *argv], stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, text=True, env={**os.environ, "TF_CONFIG": tf_config}))
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, __file__, *argv],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                    env={**os.environ, "TF_CONFIG": tf_config},
+                )
+            )
         outputs = [process.communicate(timeout=TIMEOUT)[0] for process in processes]
     finally:
         for process in processes:
@@ -116,19 +142,26 @@ def main(argv=None) -> None:
     if args.worker:
         print(json.dumps(measure(args)), flush=True)
         return
-    print(f"{args.size[0]}x{args.size[1]}, {args.batch} pair(s) per worker and step, VGG "
-          f"{'on' if args.vgg else 'off'}, {os.cpu_count()} CPU cores shared by all workers")
+    print(
+        f"{args.size[0]}x{args.size[1]}, {args.batch} pair(s) per worker and step, VGG "
+        f"{'on' if args.vgg else 'off'}, {os.cpu_count()} CPU cores shared by all workers"
+    )
     print(f"{'workers':>7} {'s/step':>8} {'steps/s':>8} {'images/s':>9} {'all-reduce':>11}")
     for workers in args.workers:
         figures = run_cluster(workers, worker_arguments(args))
         seconds = figures["seconds_per_step"]
-        print(f"{workers:>7} {seconds:8.3f} {1 / seconds:8.3f} "
-              f"{workers * args.batch / seconds:9.2f} "
-              f"{figures['all_reduce_seconds'] * 1000:8.1f} ms", flush=True)
+        print(
+            f"{workers:>7} {seconds:8.3f} {1 / seconds:8.3f} "
+            f"{workers * args.batch / seconds:9.2f} "
+            f"{figures['all_reduce_seconds'] * 1000:8.1f} ms",
+            flush=True,
+        )
     generator, discriminator = figures["parameters"]
-    print(f"all-reduce: the gradients of {generator / 1e6:.2f} M generator and "
-          f"{discriminator / 1e6:.2f} M discriminator parameters "
-          f"({(generator + discriminator) * 4 / 2**20:.0f} MiB of float32) per step")
+    print(
+        f"all-reduce: the gradients of {generator / 1e6:.2f} M generator and "
+        f"{discriminator / 1e6:.2f} M discriminator parameters "
+        f"({(generator + discriminator) * 4 / 2**20:.0f} MiB of float32) per step"
+    )
 
 
 if __name__ == "__main__":

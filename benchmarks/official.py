@@ -24,8 +24,9 @@ VGG19_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
 
 def extract_official(git_dir: str, destination: Path) -> Path:
     """`git archive HEAD` of the official repository's mirror into `destination`."""
-    archive = subprocess.run(["git", "-C", git_dir, "archive", "HEAD"], check=True,
-                             capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", git_dir, "archive", "HEAD"], check=True, capture_output=True
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(destination)], input=archive, check=True)
     return destination
 
@@ -39,8 +40,10 @@ def _torchvision_stub(torch):
             if item == "M":
                 layers.append(torch.nn.MaxPool2d(2, 2))
             else:
-                layers += [torch.nn.Conv2d(channels, item, 3, padding=1),
-                           torch.nn.ReLU(inplace=True)]
+                layers += [
+                    torch.nn.Conv2d(channels, item, 3, padding=1),
+                    torch.nn.ReLU(inplace=True),
+                ]
                 channels = item
         return types.SimpleNamespace(features=torch.nn.Sequential(*layers))
 
@@ -54,10 +57,13 @@ def import_official(root: Path, torch):
     """The official `models.DPTN_model` module, importable without cv2, torchvision or its
     drawing utilities (used only to save pictures)."""
     torchvision = _torchvision_stub(torch)
-    stubs = {"cv2": types.ModuleType("cv2"), "torchvision": torchvision,
-             "torchvision.models": torchvision.models,
-             "util.pose_utils": types.ModuleType("util.pose_utils"),
-             "util.util": types.ModuleType("util.util")}
+    stubs = {
+        "cv2": types.ModuleType("cv2"),
+        "torchvision": torchvision,
+        "torchvision.models": torchvision.models,
+        "util.pose_utils": types.ModuleType("util.pose_utils"),
+        "util.util": types.ModuleType("util.util"),
+    }
     for name, module in stubs.items():
         sys.modules.setdefault(name, module)
     site.addsitedir(str(root))  # the official code's root, where its packages are
@@ -72,14 +78,42 @@ def import_official(root: Path, torch):
 def official_options(height, width, dis_layers, losses, lr=2e-4):
     """The options `DPTNModel` reads, with the official training defaults."""
     return types.SimpleNamespace(
-        gpu_ids=[], isTrain=True, checkpoints_dir=tempfile.gettempdir(), name="benchmark",
-        old_size=(height, width), t_s_ratio=losses["t_s_ratio"], nhead=2, num_CABs=2,
-        num_TTBs=2, model="DPTN", init_type="orthogonal", norm="instance", use_spect_g=False,
-        use_spect_d=True, use_coord=False, dis_layers=dis_layers, pool_size=0, lr=lr,
-        ratio_g2d=0.1, beta1=0.5, gan_mode="lsgan", lambda_rec=losses["lambda_rec"],
-        lambda_g=losses["lambda_g"], lambda_content=0.5, lambda_style=500.0,
-        lr_policy="lambda", niter=100, niter_decay=100, iter_start=1, continue_train=False,
-        verbose=False, image_nc=3, structure_nc=18, device="cpu", which_epoch="latest")
+        gpu_ids=[],
+        isTrain=True,
+        checkpoints_dir=tempfile.gettempdir(),
+        name="benchmark",
+        old_size=(height, width),
+        t_s_ratio=losses["t_s_ratio"],
+        nhead=2,
+        num_CABs=2,
+        num_TTBs=2,
+        model="DPTN",
+        init_type="orthogonal",
+        norm="instance",
+        use_spect_g=False,
+        use_spect_d=True,
+        use_coord=False,
+        dis_layers=dis_layers,
+        pool_size=0,
+        lr=lr,
+        ratio_g2d=0.1,
+        beta1=0.5,
+        gan_mode="lsgan",
+        lambda_rec=losses["lambda_rec"],
+        lambda_g=losses["lambda_g"],
+        lambda_content=0.5,
+        lambda_style=500.0,
+        lr_policy="lambda",
+        niter=100,
+        niter_decay=100,
+        iter_start=1,
+        continue_train=False,
+        verbose=False,
+        image_nc=3,
+        structure_nc=18,
+        device="cpu",
+        which_epoch="latest",
+    )
 
 
 def nchw(torch, array):
@@ -91,11 +125,13 @@ def same_networks(official):
     from dptn_tf.convert import import_discriminator, import_generator
 
     generator, config = import_generator(
-        {k: v.detach().numpy() for k, v in official.net_G.state_dict().items()})
+        {k: v.detach().numpy() for k, v in official.net_G.state_dict().items()}
+    )
     if not hasattr(official, "net_D"):
         return generator, None
     discriminator = import_discriminator(
-        {k: v.detach().numpy() for k, v in official.net_D.state_dict().items()}, config)[0]
+        {k: v.detach().numpy() for k, v in official.net_D.state_dict().items()}, config
+    )[0]
     return generator, discriminator
 
 
@@ -106,7 +142,8 @@ def same_vgg(official, torch):
     vgg = _vgg19_network()
     convs = [m for m in official.Vggloss.vgg.modules() if isinstance(m, torch.nn.Conv2d)]
     for layer, conv in zip(_conv_layers(vgg), convs):
-        layer.set_weights([conv.weight.detach().numpy().transpose(2, 3, 1, 0),
-                           conv.bias.detach().numpy()])
+        layer.set_weights(
+            [conv.weight.detach().numpy().transpose(2, 3, 1, 0), conv.bias.detach().numpy()]
+        )
     vgg.trainable = False
     return vgg

@@ -36,8 +36,10 @@ def build(config, precision: str, batch_size: int):
     set_precision(precision.startswith("bf16"))
     try:
         model = training.build_dptn(config)
-        model.compile(*training.make_optimizers(config.train, steps_per_epoch=10**6),
-                      jit_compile=precision.endswith("xla"))
+        model.compile(
+            *training.make_optimizers(config.train, steps_per_epoch=10**6),
+            jit_compile=precision.endswith("xla"),
+        )
     finally:
         keras.mixed_precision.set_global_policy("float32")
     batch = random_batch(batch_size, tuple(config.data.load_size))
@@ -47,8 +49,12 @@ def build(config, precision: str, batch_size: int):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, default=QUICKSTART)
-    parser.add_argument("--variants", nargs="+", default=["f32:8", "bf16:8"],
-                        metavar="PRECISION:BATCH[:KEY=VALUE,...]")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=["f32:8", "bf16:8"],
+        metavar="PRECISION:BATCH[:KEY=VALUE,...]",
+    )
     parser.add_argument("--steps", type=int, default=10, help="steps per variant and round")
     parser.add_argument("--rounds", type=int, default=3)
     add_verbose_flag(parser)
@@ -65,8 +71,9 @@ def main(argv=None) -> None:
         config = load_config(args.config, overrides)
         model, data = build(config, precision, int(batch))
         model.fit(data, steps_per_epoch=2, verbose=0)  # trace and warm up
-        variants.append({"name": text, "batch": int(batch), "model": model, "data": data,
-                         "wall": [], "cpu": []})
+        variants.append(
+            {"name": text, "batch": int(batch), "model": model, "data": data, "wall": [], "cpu": []}
+        )
 
     for _ in range(args.rounds):
         for variant in variants:
@@ -76,15 +83,20 @@ def main(argv=None) -> None:
             variant["cpu"].append((time.process_time() - cpu) / args.steps)
 
     reference = statistics.median(variants[0]["wall"])
-    print(f"{args.rounds} rounds of {args.steps} steps, interleaved; medians "
-          f"(cpu: CPU seconds of this process per step, all threads)")
-    print(f"{'variant':<28} {'s/step':>7} {'s/image':>8} {'cpu s/step':>10} "
-          f"{'images/s vs first':>18}")
+    print(
+        f"{args.rounds} rounds of {args.steps} steps, interleaved; medians "
+        f"(cpu: CPU seconds of this process per step, all threads)"
+    )
+    print(
+        f"{'variant':<28} {'s/step':>7} {'s/image':>8} {'cpu s/step':>10} {'images/s vs first':>18}"
+    )
     for variant in variants:
         seconds = statistics.median(variant["wall"])
         ratio = (variant["batch"] / seconds) / (variants[0]["batch"] / reference)
-        print(f"{variant['name']:<28} {seconds:7.3f} {seconds / variant['batch']:8.4f} "
-              f"{statistics.median(variant['cpu']):10.3f} {ratio:17.2f}x")
+        print(
+            f"{variant['name']:<28} {seconds:7.3f} {seconds / variant['batch']:8.4f} "
+            f"{statistics.median(variant['cpu']):10.3f} {ratio:17.2f}x"
+        )
 
 
 if __name__ == "__main__":

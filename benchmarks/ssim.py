@@ -29,8 +29,12 @@ def pairs(count: int, size: tuple[int, int], seed: int = 0):
 
 
 def skimage_ssim(generated, truth):
-    return np.array([structural_similarity(t, g, data_range=1, win_size=51, channel_axis=-1)
-                     for g, t in zip(generated, truth)])
+    return np.array(
+        [
+            structural_similarity(t, g, data_range=1, win_size=51, channel_axis=-1)
+            for g, t in zip(generated, truth)
+        ]
+    )
 
 
 def skimage_ssim_256(generated, truth):
@@ -64,12 +68,18 @@ def main(argv=None):
     parser.add_argument("--size", type=image_size, default=(256, 256))
     args = parser.parse_args(argv)
     generated, truth = pairs(args.pairs, args.size)
-    cases = {"ssim (51x51 uniform)": (ssim, skimage_ssim),
-             "ssim_256 (Gaussian)": (ssim_256, skimage_ssim_256)}
-    print(f"{args.pairs} pairs of {args.size[0]}x{args.size[1]} RGB images, {args.rounds} "
-          "interleaved rounds, one thread")
-    print(f"{'metric':<22}{'skimage ms/pair':>16}{'dptn-tf ms/pair':>16}{'speed-up':>10}"
-          f"{'max |diff|':>12}")
+    cases = {
+        "ssim (51x51 uniform)": (ssim, skimage_ssim),
+        "ssim_256 (Gaussian)": (ssim_256, skimage_ssim_256),
+    }
+    print(
+        f"{args.pairs} pairs of {args.size[0]}x{args.size[1]} RGB images, {args.rounds} "
+        "interleaved rounds, one thread"
+    )
+    print(
+        f"{'metric':<22}{'skimage ms/pair':>16}{'dptn-tf ms/pair':>16}{'speed-up':>10}"
+        f"{'max |diff|':>12}"
+    )
     for name, (ours, reference) in cases.items():
         times = {"ours": [], "reference": []}
         for _ in range(args.rounds):
@@ -77,11 +87,15 @@ def main(argv=None):
             times["reference"].append(seconds)
             seconds, values = timed(ours, generated, truth)
             times["ours"].append(seconds)
-        ours_ms, reference_ms = (statistics.median(times[k]) * 1e3 / args.pairs
-                                 for k in ("ours", "reference"))
+        ours_ms, reference_ms = (
+            statistics.median(times[k]) * 1e3 / args.pairs for k in ("ours", "reference")
+        )
         difference = float(np.max(np.abs(values - expected)))
-        print(f"{name:<22}{reference_ms:>16.2f}{ours_ms:>16.2f}{reference_ms / ours_ms:>9.2f}x"
-              f"{difference:>12.1e}", flush=True)
+        print(
+            f"{name:<22}{reference_ms:>16.2f}{ours_ms:>16.2f}{reference_ms / ours_ms:>9.2f}x"
+            f"{difference:>12.1e}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

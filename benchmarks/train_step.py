@@ -35,8 +35,10 @@ def measure_step(config, size, batch_size: int, steps: int, peak: GemmPeak, warm
 
     batch = random_batch(batch_size, size)
     model = training.build_dptn(config)
-    model.compile(*training.make_optimizers(config.train, steps_per_epoch=1000),
-                  jit_compile=config.train.jit_compile)
+    model.compile(
+        *training.make_optimizers(config.train, steps_per_epoch=1000),
+        jit_compile=config.train.jit_compile,
+    )
     specs = {k: tf.TensorSpec(v.shape, tf.float32) for k, v in batch.items()}
     gflop = graph_gflops(tf.function(model.train_step).get_concrete_function(specs))
     iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
@@ -59,8 +61,9 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", nargs="+", type=image_size, default=[(128, 64), (256, 176)])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 4])
     parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement")
-    parser.add_argument("--no-vgg", action="store_true",
-                        help="lambda_content = lambda_style = 0 (no VGG19 pass)")
+    parser.add_argument(
+        "--no-vgg", action="store_true", help="lambda_content = lambda_style = 0 (no VGG19 pass)"
+    )
     parser.add_argument("--mixed-precision", action="store_true")
     parser.add_argument("--jit-compile", action="store_true")
     parser.add_argument("--threads", type=int, help="intra-op threads (default: every core)")
@@ -81,8 +84,9 @@ def main(argv=None) -> None:
     policy = set_precision(args.mixed_precision)
     peak = GemmPeak()
     print(f"{describe()}; TensorFlow {tf.__version__}, {threads} threads")
-    print(f"policy {policy}, XLA {args.jit_compile}, discriminator layers "
-          f"{config.model.dis_layers}")
+    print(
+        f"policy {policy}, XLA {args.jit_compile}, discriminator layers {config.model.dis_layers}"
+    )
     rows = []
     for size in args.sizes:
         for batch_size in args.batches:
@@ -90,16 +94,21 @@ def main(argv=None) -> None:
             set_precision(args.mixed_precision)
             times, gflop = measure_step(config, size, batch_size, args.steps, peak)
             rows.append((size, batch_size, min(times), statistics.median(times), gflop))
-            print(f"  {size[0]}x{size[1]} batch {batch_size}: {min(times):.3f} s/step",
-                  flush=True)
-    print(f"float32 GEMM peak (best of {peak.samples} samples between the steps): "
-          f"{peak.gflops:.0f} GFLOP/s")
-    print(f"{'size':>9} {'batch':>5} {'s/step':>8} {'(median)':>9} {'s/image':>8} "
-          f"{'GFLOP/step':>11} {'GFLOP/s':>8} {'of peak':>8}")
+            print(f"  {size[0]}x{size[1]} batch {batch_size}: {min(times):.3f} s/step", flush=True)
+    print(
+        f"float32 GEMM peak (best of {peak.samples} samples between the steps): "
+        f"{peak.gflops:.0f} GFLOP/s"
+    )
+    print(
+        f"{'size':>9} {'batch':>5} {'s/step':>8} {'(median)':>9} {'s/image':>8} "
+        f"{'GFLOP/step':>11} {'GFLOP/s':>8} {'of peak':>8}"
+    )
     for size, batch_size, best, middle, gflop in rows:
-        print(f"{size[0]:>4}x{size[1]:<4} {batch_size:>5} {best:8.3f} {middle:9.3f} "
-              f"{best / batch_size:8.3f} {gflop:11.1f} {gflop / best:8.0f} "
-              f"{gflop / best / peak.gflops:>7.0%}")
+        print(
+            f"{size[0]:>4}x{size[1]:<4} {batch_size:>5} {best:8.3f} {middle:9.3f} "
+            f"{best / batch_size:8.3f} {gflop:11.1f} {gflop / best:8.0f} "
+            f"{gflop / best / peak.gflops:>7.0%}"
+        )
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ TRAINING_CASES = (
      {"lambda_rec": 2.0, "lambda_g": 5.0, "t_s_ratio": 0.8}),
     ("DeepFashion 256x176, batch 1", 256, 176, 1, 4,
      {"lambda_rec": 5.0, "lambda_g": 2.0, "t_s_ratio": 0.5}),
-)
+)  # fmt: skip
 INFERENCE_CASES = (("generator inference 256x176, batch 1", 256, 176, 1),)
 
 
@@ -93,9 +93,13 @@ def training_case(dptn_model, torch, case, rounds: int) -> dict:
 
     def official_step():
         official.source_image, official.source_pose = (
-            nchw(torch, data["source_image"]), nchw(torch, data["source_pose"]))
+            nchw(torch, data["source_image"]),
+            nchw(torch, data["source_pose"]),
+        )
         official.target_image, official.target_pose = (
-            nchw(torch, data["target_image"]), nchw(torch, data["target_pose"]))
+            nchw(torch, data["target_image"]),
+            nchw(torch, data["target_pose"]),
+        )
         official.optimize_parameters()
         return {n: getattr(official, f"loss_{n}").item() for n in LOSS_NAMES}
 
@@ -104,10 +108,16 @@ def training_case(dptn_model, torch, case, rounds: int) -> dict:
         return {n: float(logs[n]) for n in LOSS_NAMES}
 
     first_official, first_ours = official_step(), ours_step()
-    agreement = max(abs(first_ours[n] - first_official[n]) / max(abs(first_official[n]), 1e-12)
-                    for n in LOSS_NAMES)
-    return dict(name=name, batch=batch, loss_rel_difference=agreement,
-                **_interleaved(official_step, ours_step, rounds))
+    agreement = max(
+        abs(first_ours[n] - first_official[n]) / max(abs(first_official[n]), 1e-12)
+        for n in LOSS_NAMES
+    )
+    return dict(
+        name=name,
+        batch=batch,
+        loss_rel_difference=agreement,
+        **_interleaved(official_step, ours_step, rounds),
+    )
 
 
 def inference_case(dptn_model, torch, case, rounds: int) -> dict:
@@ -138,8 +148,12 @@ def inference_case(dptn_model, torch, case, rounds: int) -> dict:
 
     expected = official_inference().transpose(0, 2, 3, 1)
     difference = float(np.max(np.abs(ours_inference() - expected)) / np.max(np.abs(expected)))
-    return dict(name=name, batch=batch, output_rel_difference=difference,
-                **_interleaved(official_inference, ours_inference, rounds))
+    return dict(
+        name=name,
+        batch=batch,
+        output_rel_difference=difference,
+        **_interleaved(official_inference, ours_inference, rounds),
+    )
 
 
 def _interleaved(official_fn, ours_fn, rounds: int) -> dict:
@@ -164,37 +178,66 @@ def main(argv=None) -> None:
         default=DEFAULT_MIRROR,
         help="git directory to extract the official code from (default: %(default)s)",
     )
-    parser.add_argument("--threads", nargs="+", type=int,
-                        default=[1, os.cpu_count() or 1], help="thread counts, one process each")
+    parser.add_argument(
+        "--threads",
+        nargs="+",
+        type=int,
+        default=[1, os.cpu_count() or 1],
+        help="thread counts, one process each",
+    )
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--precision", choices=("float32", "mixed"), default="float32",
-                        help="dptn-tf's precision (the official code runs in float32)")
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "mixed"),
+        default="float32",
+        help="dptn-tf's precision (the official code runs in float32)",
+    )
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(args.official) if args.official else extract_official(args.official_git,
-                                                                          Path(tmp))
+        root = (
+            Path(args.official) if args.official else extract_official(args.official_git, Path(tmp))
+        )
         if args.worker is not None:
             results = run_cases(root, args.worker, args.rounds, args.precision)
             print("RESULTS " + json.dumps(results))
             return
-        print(f"official code: {args.official or args.official_git}; dptn-tf precision "
-              f"{args.precision}; {args.rounds} interleaved rounds, medians")
-        print(f"{'work':<38}{'threads':>8}{'official s':>11}{'dptn-tf s':>10}{'speed-up':>9}"
-              f"{'CPU-s speed-up':>15}  check")
+        print(
+            f"official code: {args.official or args.official_git}; dptn-tf precision "
+            f"{args.precision}; {args.rounds} interleaved rounds, medians"
+        )
+        print(
+            f"{'work':<38}{'threads':>8}{'official s':>11}{'dptn-tf s':>10}{'speed-up':>9}"
+            f"{'CPU-s speed-up':>15}  check"
+        )
         for threads in dict.fromkeys(args.threads):
-            command = [sys.executable, __file__, "--official", str(root), "--rounds",
-                       str(args.rounds), "--precision", args.precision, "--worker", str(threads)]
+            command = [
+                sys.executable,
+                __file__,
+                "--official",
+                str(root),
+                "--rounds",
+                str(args.rounds),
+                "--precision",
+                args.precision,
+                "--worker",
+                str(threads),
+            ]
             output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             line = next(x for x in output.splitlines() if x.startswith("RESULTS "))
-            for r in json.loads(line[len("RESULTS "):]):
-                check = (f"losses rel diff {r['loss_rel_difference']:.0e}"
-                         if "loss_rel_difference" in r
-                         else f"output rel diff {r['output_rel_difference']:.0e}")
-                print(f"{r['name']:<38}{threads:>8}{r['official_s']:>11.3f}{r['ours_s']:>10.3f}"
-                      f"{r['official_s'] / r['ours_s']:>8.2f}x"
-                      f"{r['official_cpu_s'] / r['ours_cpu_s']:>14.2f}x  {check}", flush=True)
+            for r in json.loads(line[len("RESULTS ") :]):
+                check = (
+                    f"losses rel diff {r['loss_rel_difference']:.0e}"
+                    if "loss_rel_difference" in r
+                    else f"output rel diff {r['output_rel_difference']:.0e}"
+                )
+                print(
+                    f"{r['name']:<38}{threads:>8}{r['official_s']:>11.3f}{r['ours_s']:>10.3f}"
+                    f"{r['official_s'] / r['ours_s']:>8.2f}x"
+                    f"{r['official_cpu_s'] / r['ours_cpu_s']:>14.2f}x  {check}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -145,9 +145,12 @@ class Config:
     def resumable_fields(cls) -> frozenset[str]:
         """`section.field` of every field marked `resumable`."""
         hints = typing.get_type_hints(cls)
-        return frozenset(f"{section.name}.{item.name}" for section in dataclasses.fields(cls)
-                         for item in dataclasses.fields(hints[section.name])
-                         if item.metadata.get("resumable"))
+        return frozenset(
+            f"{section.name}.{item.name}"
+            for section in dataclasses.fields(cls)
+            for item in dataclasses.fields(hints[section.name])
+            if item.metadata.get("resumable")
+        )
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(_plain(self.to_dict()), sort_keys=False)
@@ -212,8 +215,9 @@ def _update(section, values: dict, source: str, prefix: str = ""):
         current = getattr(section, key)
         if dataclasses.is_dataclass(current):
             if not isinstance(value, dict):
-                raise ValueError(f"{source}: {name}: expected a mapping of its fields, got "
-                                 f"{value!r}")
+                raise ValueError(
+                    f"{source}: {name}: expected a mapping of its fields, got {value!r}"
+                )
             _update(current, value, source, f"{name}.")
         else:
             setattr(section, key, _coerce(value, hints[key], f"{source}: {name}"))
@@ -247,11 +251,14 @@ def read_yaml_mapping(path: str | Path) -> dict:
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise ValueError(f"{path}: {where}not valid YAML ({problem})") from None
     if values is None:
-        raise ValueError(f"{path}: the file is empty; expected a mapping of sections "
-                         "(model, data, loss, train)")
+        raise ValueError(
+            f"{path}: the file is empty; expected a mapping of sections (model, data, loss, train)"
+        )
     if not isinstance(values, dict):
-        raise ValueError(f"{path}: expected a mapping of sections (model, data, loss, train), "
-                         f"got {type(values).__name__}")
+        raise ValueError(
+            f"{path}: expected a mapping of sections (model, data, loss, train), "
+            f"got {type(values).__name__}"
+        )
     return values
 
 

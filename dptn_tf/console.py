@@ -21,8 +21,11 @@ QUIET_LEVEL = "3"
 
 def add_verbose_flag(parser) -> None:
     """Add `--verbose` to an entry point's `argparse` parser."""
-    parser.add_argument("--verbose", action="store_true",
-                        help="show TensorFlow's own log messages (hidden by default)")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's own log messages (hidden by default)",
+    )
 
 
 def quiet_tensorflow(verbose: bool = False) -> None:

@@ -45,16 +45,23 @@ def fixtures_dir() -> Path:
 def synthetic_settings() -> dict:
     """64x32 images, prefix 'synthetic': 3 train identities x 4 poses (all 36 ordered pairs),
     2 test identities x 4 poses (4 pairs each)."""
-    return dict(image_size=(64, 32), num_train_identities=3, num_test_identities=2,
-                poses_per_identity=4, test_pairs_per_identity=4, seed=1)
+    return dict(
+        image_size=(64, 32),
+        num_train_identities=3,
+        num_test_identities=2,
+        poses_per_identity=4,
+        test_pairs_per_identity=4,
+        seed=1,
+    )
 
 
 @pytest.fixture(scope="session")
 def synthetic_root(tmp_path_factory, synthetic_settings) -> Path:
     from dptn_tf.data.synthetic import make_synthetic_dataset
 
-    return make_synthetic_dataset(tmp_path_factory.mktemp("synthetic") / "root",
-                                  **synthetic_settings)
+    return make_synthetic_dataset(
+        tmp_path_factory.mktemp("synthetic") / "root", **synthetic_settings
+    )
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,8 +119,9 @@ def nobody_photo(tmp_path_factory) -> Path:
 def full_body_photo(tmp_path_factory) -> Path:
     wheel = Path(os.environ.get("DPTN_TEST_PHOTOS", REPO / "build" / "test-photos")) / PHOTO_WHEEL
     if not wheel.is_file():
-        _missing(f"{wheel} not found: pip download --no-deps ultralytics==8.4.190 -d "
-                 f"{wheel.parent}")
+        _missing(
+            f"{wheel} not found: pip download --no-deps ultralytics==8.4.190 -d {wheel.parent}"
+        )
     with zipfile.ZipFile(wheel) as archive:
         data = archive.read(FULL_BODY_MEMBER)
     assert hashlib.sha256(data).hexdigest() == FULL_BODY_SHA256, f"{wheel}: another bus.jpg"

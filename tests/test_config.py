@@ -17,10 +17,14 @@ BAD_FILES = {
     "an unknown section": (b"modle:\n  ngf: 8\n", r"unknown key 'modle'"),
     "an unknown field": (b"train:\n  learning_rate: 1\n", r"unknown key 'train.learning_rate'"),
     "a value of the wrong type": (b"model:\n  ngf: wide\n", r"model.ngf: expected int, got 'wide'"),
-    "a pair that is not a pair": (b"data:\n  load_size: 128\n",
-                                  r"data.load_size: expected a list of 2 values"),
-    "latin-1 text": ("# réglages\nmodel:\n  ngf: 8\n".encode("latin-1"),
-                     r"line 1: not UTF-8 text \(byte 0xe9\)"),
+    "a pair that is not a pair": (
+        b"data:\n  load_size: 128\n",
+        r"data.load_size: expected a list of 2 values",
+    ),
+    "latin-1 text": (
+        "# réglages\nmodel:\n  ngf: 8\n".encode("latin-1"),
+        r"line 1: not UTF-8 text \(byte 0xe9\)",
+    ),
 }
 
 
@@ -39,12 +43,15 @@ def test_a_byte_order_mark_is_accepted(tmp_path):
     assert load_config(path).model.ngf == 8
 
 
-@pytest.mark.parametrize("override, message", [
-    ("train.lr", r"--set train.lr: expected section.field=value"),
-    ("train.lr=fast", r"--set: train.lr: expected float, got 'fast'"),
-    ("train.lrate=1", r"--set: unknown key 'train.lrate'"),
-    ("model.ngf=[8", r"--set model.ngf=\[8: the value is not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.lr", r"--set train.lr: expected section.field=value"),
+        ("train.lr=fast", r"--set: train.lr: expected float, got 'fast'"),
+        ("train.lrate=1", r"--set: unknown key 'train.lrate'"),
+        ("model.ngf=[8", r"--set model.ngf=\[8: the value is not valid YAML"),
+    ],
+)
 def test_a_bad_override_is_refused_naming_it(override, message):
     with pytest.raises(ValueError, match=rf"^{message}"):
         load_config(None, [override])
@@ -65,11 +72,25 @@ def test_the_fields_a_resumed_run_may_change_are_marked_where_defined():
     from dptn_tf.config import Config
 
     assert Config.resumable_fields() == {
-        "data.root", "data.shuffle_buffer", "data.seed", "data.deterministic",
-        "data.num_parallel_calls", "data.check_images", "loss.vgg_path",
-        "train.lr", "train.d_lr_ratio", "train.niter", "train.niter_decay",
-        "train.validation_steps", "train.log_every", "train.image_every", "train.sample_pairs",
-        "train.keep_backups", "train.strategy", "train.jit_compile", "train.seed",
+        "data.root",
+        "data.shuffle_buffer",
+        "data.seed",
+        "data.deterministic",
+        "data.num_parallel_calls",
+        "data.check_images",
+        "loss.vgg_path",
+        "train.lr",
+        "train.d_lr_ratio",
+        "train.niter",
+        "train.niter_decay",
+        "train.validation_steps",
+        "train.log_every",
+        "train.image_every",
+        "train.sample_pairs",
+        "train.keep_backups",
+        "train.strategy",
+        "train.jit_compile",
+        "train.seed",
     }
 
 

@@ -29,7 +29,10 @@ class CountingModel(NoSymbolicBuild, keras.Model):
 
 def test_keras_still_calls_the_symbolic_build_hook_with_these_arguments():
     assert list(inspect.signature(keras.Model._maybe_symbolic_build).parameters) == [
-        "self", "iterator", "data_batch"]
+        "self",
+        "iterator",
+        "data_batch",
+    ]
     model = CountingModel()
     model.compile(optimizer="sgd", loss="mse")
     data = tf.data.Dataset.from_tensor_slices((np.ones((4, 2)), np.ones((4, 1)))).batch(2)
@@ -54,12 +57,12 @@ def test_all_layers_reaches_into_nested_models_and_custom_layers():
     from dptn_tf.layers import InstanceNormalization
     from dptn_tf.models import build_generator
 
-    generator = build_generator(ModelConfig(ngf=8, img_f=32, num_blocks=1, num_cabs=1,
-                                            num_ttbs=1))
+    generator = build_generator(ModelConfig(ngf=8, img_f=32, num_blocks=1, num_cabs=1, num_ttbs=1))
     found = all_layers(generator)
     assert generator not in found
     # The instance norms inside the PTM's blocks are sublayers of custom layers.
     nested = [layer for layer in found if isinstance(layer, InstanceNormalization)]
-    assert len(nested) > sum(isinstance(layer, InstanceNormalization) for layer in
-                             generator.get_layer("decoder").layers)
+    assert len(nested) > sum(
+        isinstance(layer, InstanceNormalization) for layer in generator.get_layer("decoder").layers
+    )
     assert {layer.name for layer in generator.layers} < {layer.name for layer in found}

@@ -14,6 +14,7 @@ def test_ruff_finds_nothing():
     ruff = shutil.which("ruff")
     if ruff is None:
         pytest.skip('ruff is not installed: pip install -e ".[test]"')
-    result = subprocess.run([ruff, "check", "--no-cache", "."], cwd=REPO, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [ruff, "check", "--no-cache", "."], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout[-3000:]

@@ -30,7 +30,7 @@ ALLOWED = {
              "serving"},
     "cli": {"config", "console", "files", "pose", "visualization", "layers", "models", "data",
             "convert", "training", "metrics", "inference", "serving", "demo"},
-}
+}  # fmt: skip
 
 
 def _modules():
@@ -74,8 +74,13 @@ def test_torch_is_imported_in_one_module_only():
     importing = []
     for path in _modules():
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             if any(name == "torch" or name.startswith("torch.") for name in names):
                 importing.append(str(path.relative_to(PACKAGE)))
     assert sorted(set(importing)) == ["convert/torch_files.py"]

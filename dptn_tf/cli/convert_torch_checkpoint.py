@@ -27,19 +27,34 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--discriminator", type=Path, help="official discriminator state dict (.pth)"
     )
-    parser.add_argument("--nhead", type=int, default=2,
-                        help="attention heads of the PTM (not stored in the weights; default 2)")
+    parser.add_argument(
+        "--nhead",
+        type=int,
+        default=2,
+        help="attention heads of the PTM (not stored in the weights; default 2)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     frame = parser.add_mutually_exclusive_group()
-    frame.add_argument("--dataset", choices=DATASETS,
-                       help="record the data set's geometry (configs/<dataset>.yaml) in the "
-                            "generator")
-    frame.add_argument("--frame", type=image_size, metavar="HxW",
-                       help="record this network and annotation size in the generator")
+    frame.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        help="record the data set's geometry (configs/<dataset>.yaml) in the generator",
+    )
+    frame.add_argument(
+        "--frame",
+        type=image_size,
+        metavar="HxW",
+        help="record this network and annotation size in the generator",
+    )
     add_verbose_flag(parser)
     args = parser.parse_args(argv)
-    data = (load_config(CONFIGS_DIR / f"{args.dataset}.yaml").data if args.dataset
-            else DataConfig(load_size=args.frame, old_size=args.frame) if args.frame else None)
+    data = (
+        load_config(CONFIGS_DIR / f"{args.dataset}.yaml").data
+        if args.dataset
+        else DataConfig(load_size=args.frame, old_size=args.frame)
+        if args.frame
+        else None
+    )
     quiet_tensorflow(args.verbose)
     from dptn_tf.convert import (
         CheckpointError,
@@ -57,7 +72,8 @@ def main(argv=None) -> int:
         models = {GENERATOR_NAME: inference_generator(generator, frame=data)}
         if args.discriminator:
             discriminator, config = import_discriminator(
-                load_torch_state_dict(args.discriminator), config)
+                load_torch_state_dict(args.discriminator), config
+            )
             models["discriminator.keras"] = discriminator
         for name, model in models.items():
             require_finite(model_weights(model), str(args.out / name))

@@ -121,8 +121,7 @@ def main(argv=None) -> int:
     print(format_table(result))
     print(f"wrote {output}")
     if result["missing_weights"]:
-        print(missing_weights_message(result["missing_weights"], args.weights_dir),
-              file=sys.stderr)
+        print(missing_weights_message(result["missing_weights"], args.weights_dir), file=sys.stderr)
     return 0
 
 

@@ -32,21 +32,36 @@ def main(argv=None) -> int:
     source.add_argument("--run", help="training run directory (generator.keras + config.yaml)")
     source.add_argument("--generator", help="a .keras generator")
     parser.add_argument("--config", help="YAML config for --generator")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="SECTION.FIELD=VALUE", help="config override (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="config override (repeatable)",
+    )
     parser.add_argument("--out", required=True, help="export base path")
     parser.add_argument("--version", type=int, help="version number (default: next free)")
-    parser.add_argument("--format", choices=("savedmodel", "tflite", "onnx"),
-                        default="savedmodel", help="what to write (default: savedmodel)")
-    parser.add_argument("--max-source-pixels", type=int,
-                        help="largest source image (H * W) a request may send (default 4096x4096)")
+    parser.add_argument(
+        "--format",
+        choices=("savedmodel", "tflite", "onnx"),
+        default="savedmodel",
+        help="what to write (default: savedmodel)",
+    )
+    parser.add_argument(
+        "--max-source-pixels",
+        type=int,
+        help="largest source image (H * W) a request may send (default 4096x4096)",
+    )
     add_verbose_flag(parser)
     args = parser.parse_args(argv)
     if args.run and args.config:
         parser.error("--config goes with --generator; --run reads RUN_DIR/config.yaml")
     if args.max_source_pixels and args.format != "savedmodel":
-        parser.error("--max-source-pixels goes with --format savedmodel; the LiteRT and ONNX "
-                     "runtimes read photos with the library's limit")
+        parser.error(
+            "--max-source-pixels goes with --format savedmodel; the LiteRT and ONNX "
+            "runtimes read photos with the library's limit"
+        )
     quiet_tensorflow(args.verbose)
     import tensorflow as tf
 
@@ -66,16 +81,24 @@ def main(argv=None) -> int:
         recorded = None if args.run or args.config or args.overrides else frame_of(generator)
         data = recorded or load_config(config_path, args.overrides).data
         if args.format == "savedmodel":
-            path = export_saved_model(generator, args.out, data, args.version,
-                                      args.max_source_pixels or MAX_SOURCE_PIXELS)
+            path = export_saved_model(
+                generator, args.out, data, args.version, args.max_source_pixels or MAX_SOURCE_PIXELS
+            )
         else:
             path = export_portable(generator, args.out, data, args.format, args.version)
-    except (FileNotFoundError, FileExistsError, ValueError, ImportError,
-            DirectoryInUseError) as error:
+    except (
+        FileNotFoundError,
+        FileExistsError,
+        ValueError,
+        ImportError,
+        DirectoryInUseError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"wrote {path} (network at {tuple(data.load_size)}, output images at "
-          f"{tuple(data.old_size)})")
+    print(
+        f"wrote {path} (network at {tuple(data.load_size)}, output images at "
+        f"{tuple(data.old_size)})"
+    )
     return 0
 
 

@@ -31,9 +31,19 @@ from dptn_tf.files.weight_files import (
 )
 
 MODELS = (BLAZEPOSE_DETECTOR, BLAZEPOSE_LANDMARKS)
-PIP_DOWNLOAD = ("download", MEDIAPIPE_WHEEL, "--no-deps", "--only-binary=:all:",
-                "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11",
-                "--implementation", "cp", "--quiet")
+PIP_DOWNLOAD = (
+    "download",
+    MEDIAPIPE_WHEEL,
+    "--no-deps",
+    "--only-binary=:all:",
+    "--platform",
+    "manylinux_2_28_x86_64",
+    "--python-version",
+    "3.11",
+    "--implementation",
+    "cp",
+    "--quiet",
+)
 
 
 def download_wheel(folder: Path) -> Path:
@@ -42,8 +52,9 @@ def download_wheel(folder: Path) -> Path:
     result = subprocess.run(command, capture_output=True, text=True)
     wheels = sorted(folder.glob("mediapipe-*.whl"))
     if result.returncode or not wheels:
-        raise OSError(f"`{' '.join(command[2:])}` failed: "
-                      f"{(result.stderr or result.stdout).strip()[-500:]}")
+        raise OSError(
+            f"`{' '.join(command[2:])}` failed: {(result.stderr or result.stdout).strip()[-500:]}"
+        )
     return wheels[0]
 
 
@@ -54,10 +65,13 @@ def read_from_wheel(wheel: Path) -> dict:
             members = {Path(name).name: name for name in archive.namelist()}
             missing = [m.pattern for m in MODELS if m.pattern not in members]
             if missing:
-                raise ValueError(f"{wheel}: no {', '.join(missing)} inside; expected a "
-                                 f"{MEDIAPIPE_WHEEL} wheel")
-            return {m: (f"{wheel}!{members[m.pattern]}", archive.read(members[m.pattern]))
-                    for m in MODELS}
+                raise ValueError(
+                    f"{wheel}: no {', '.join(missing)} inside; expected a {MEDIAPIPE_WHEEL} wheel"
+                )
+            return {
+                m: (f"{wheel}!{members[m.pattern]}", archive.read(members[m.pattern]))
+                for m in MODELS
+            }
     except zipfile.BadZipFile:
         raise ValueError(f"{wheel}: not a wheel (zip) file") from None
 
@@ -92,10 +106,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--wheel", type=Path, help="a mediapipe wheel already on disk")
-    source.add_argument("--files", type=Path, nargs="+", metavar="TFLITE",
-                        help="the .tflite files themselves")
-    parser.add_argument("--weights-dir", type=Path,
-                        help="destination (default: $DPTN_WEIGHTS_DIR, else ~/.keras/dptn_tf)")
+    source.add_argument(
+        "--files", type=Path, nargs="+", metavar="TFLITE", help="the .tflite files themselves"
+    )
+    parser.add_argument(
+        "--weights-dir",
+        type=Path,
+        help="destination (default: $DPTN_WEIGHTS_DIR, else ~/.keras/dptn_tf)",
+    )
     add_verbose_flag(parser)
     args = parser.parse_args(argv)
     quiet_tensorflow(args.verbose)

@@ -25,8 +25,10 @@ def select_pairs(index, pairs_file: Path):
     chosen = []
     for line, source, target in read_pairs(pairs_file):
         if (source, target) not in position:
-            raise DatasetError(f"{pairs_file}: line {line}: pair {source},{target} is not a test "
-                               f"pair of {index.root}")
+            raise DatasetError(
+                f"{pairs_file}: line {line}: pair {source},{target} is not a test "
+                f"pair of {index.root}"
+            )
         chosen.append(position[(source, target)])
     return index.subset(chosen)
 
@@ -35,8 +37,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--generator", type=Path, required=True, help="generator .keras file")
     parser.add_argument("--config", type=Path, default=Path("configs/synthetic.yaml"))
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="config override, e.g. data.root=data/market (repeatable)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override, e.g. data.root=data/market (repeatable)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder for the generated images")
     parser.add_argument("--pairs", type=Path, help="CSV of from,to pairs: only these")
     add_verbose_flag(parser)

@@ -69,8 +69,7 @@ def photo_rows(photos, args, extractor) -> tuple[dict, list[str]]:
         if args.overlay:
             radius = max(2, round(min(image.shape[:2]) / 80))
             picture = draw_skeleton(rows[name], image.shape[:2], image, radius=radius, fade=0.3)
-            write_atomically(args.overlay / f"{photo.stem}.png",
-                             tf.io.encode_png(picture).numpy())
+            write_atomically(args.overlay / f"{photo.stem}.png", tf.io.encode_png(picture).numpy())
     return rows, errors
 
 
@@ -91,18 +90,33 @@ def openpose_rows(files, suffix: str) -> tuple[dict, list[str]]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("photos", type=Path, nargs="*", help="JPEG/PNG photos")
-    parser.add_argument("--openpose", type=Path, nargs="+", metavar="JSON",
-                        help="OpenPose JSON files to convert instead of photos")
+    parser.add_argument(
+        "--openpose",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="OpenPose JSON files to convert instead of photos",
+    )
     parser.add_argument("--csv", type=Path, help="write the annotation CSV here (default: stdout)")
-    parser.add_argument("--frame", type=image_size, metavar="HxW",
-                        help="fit each photo to this annotation size (needs --images-out)")
+    parser.add_argument(
+        "--frame",
+        type=image_size,
+        metavar="HxW",
+        help="fit each photo to this annotation size (needs --images-out)",
+    )
     parser.add_argument("--images-out", type=Path, help="folder for the framed photos")
     parser.add_argument("--overlay", type=Path, metavar="DIR", help="draw skeletons into DIR")
-    parser.add_argument("--visibility", type=float,
-                        help="a joint less visible is missing (default: BlazePose's "
-                             "VISIBILITY_THRESHOLD, dptn_tf/pose/blazepose.py)")
-    parser.add_argument("--image-suffix", default=".jpg",
-                        help="with --openpose: the images' file suffix (default .jpg)")
+    parser.add_argument(
+        "--visibility",
+        type=float,
+        help="a joint less visible is missing (default: BlazePose's "
+        "VISIBILITY_THRESHOLD, dptn_tf/pose/blazepose.py)",
+    )
+    parser.add_argument(
+        "--image-suffix",
+        default=".jpg",
+        help="with --openpose: the images' file suffix (default .jpg)",
+    )
     parser.add_argument("--weights-dir", type=Path, help="where the BlazePose files are")
     parser.add_argument("--runtime", default="auto", choices=("auto", "litert", "tflite"))
     add_verbose_flag(parser)

@@ -50,8 +50,9 @@ NUM_JOINTS = 18
 GRPC_EXTRA = 'gRPC needs tensorflow-serving-api and grpcio: pip install -e ".[serving]"'
 
 
-def photo_inputs(source_image: Path, source_keypoints, target_photo: Path | None, frame, *,
-                 weights_dir=None) -> tuple[bytes, list, list | None]:
+def photo_inputs(
+    source_image: Path, source_keypoints, target_photo: Path | None, frame, *, weights_dir=None
+) -> tuple[bytes, list, list | None]:
     """BlazePose on this machine: (image bytes to send, source keypoints, target keypoints).
 
     Without `source_keypoints` the source photo is cut to its person's window of `frame`'s
@@ -94,13 +95,22 @@ def load_keypoints(spec: str, annotations: Path | None = None) -> list:
             raise ValueError(f"keypoints {spec!r}: not a JSON file nor inline JSON") from None
     shape = np.shape(keypoints)
     if shape != (NUM_JOINTS, 2):
-        raise ValueError(f"keypoints {spec!r}: expected {NUM_JOINTS} [y, x] pairs, got shape "
-                         f"{shape}")
+        raise ValueError(
+            f"keypoints {spec!r}: expected {NUM_JOINTS} [y, x] pairs, got shape {shape}"
+        )
     return [[float(y), float(x)] for y, x in keypoints]
 
 
-def predict_grpc(target: str, model: str, image: bytes, source_keypoints, target_keypoints, *,
-                 version: int | None = None, timeout: float = 60.0) -> dict:
+def predict_grpc(
+    target: str,
+    model: str,
+    image: bytes,
+    source_keypoints,
+    target_keypoints,
+    *,
+    version: int | None = None,
+    timeout: float = 60.0,
+) -> dict:
     """Call `PredictionService/Predict` at `target` (host:8500); same result as `predict_rest`."""
     try:
         import grpc
@@ -115,8 +125,10 @@ def predict_grpc(target: str, model: str, image: bytes, source_keypoints, target
     if version is not None:
         request.model_spec.version.value = version
     request.inputs["source_image"].CopyFrom(tf.make_tensor_proto([image], tf.string))
-    for name, keypoints in (("source_keypoints", source_keypoints),
-                            ("target_keypoints", target_keypoints)):
+    for name, keypoints in (
+        ("source_keypoints", source_keypoints),
+        ("target_keypoints", target_keypoints),
+    ):
         request.inputs[name].CopyFrom(tf.make_tensor_proto([keypoints], tf.float32))
     with grpc.insecure_channel(target) as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
@@ -124,8 +136,10 @@ def predict_grpc(target: str, model: str, image: bytes, source_keypoints, target
             response = stub.Predict(request, timeout=timeout)
         except grpc.RpcError as error:
             raise ServingError(f"{target}: {error.code().name}: {error.details()}") from None
-    return as_result(tf.make_ndarray(response.outputs["image"])[0],
-                   tf.make_ndarray(response.outputs["image_png_bytes"])[0])
+    return as_result(
+        tf.make_ndarray(response.outputs["image"])[0],
+        tf.make_ndarray(response.outputs["image_png_bytes"])[0],
+    )
 
 
 def main(argv=None) -> int:
@@ -136,18 +150,25 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default="dptn", help="model name on the server (default dptn)")
     parser.add_argument("--version", type=int, help="model version (default: the latest)")
     parser.add_argument("--source-image", type=Path, required=True, help="JPEG or PNG file")
-    parser.add_argument("--source-keypoints",
-                        help="JSON file or inline JSON of 18 [y, x] pairs (or, with "
-                             "--annotations, the source image's name); default: found by "
-                             "BlazePose in the source image")
+    parser.add_argument(
+        "--source-keypoints",
+        help="JSON file or inline JSON of 18 [y, x] pairs (or, with "
+        "--annotations, the source image's name); default: found by "
+        "BlazePose in the source image",
+    )
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--target-keypoints",
-                        help="as --source-keypoints, in pixels of the output image")
+    target.add_argument(
+        "--target-keypoints", help="as --source-keypoints, in pixels of the output image"
+    )
     target.add_argument("--target-photo", type=Path, help="a photo of the pose (BlazePose)")
-    parser.add_argument("--frame", type=image_size, metavar="HxW",
-                        help="the model's annotation size (data.old_size), where keypoints come "
-                             "from photos: over REST the server says it (a given one is "
-                             "checked), over gRPC give it")
+    parser.add_argument(
+        "--frame",
+        type=image_size,
+        metavar="HxW",
+        help="the model's annotation size (data.old_size), where keypoints come "
+        "from photos: over REST the server says it (a given one is "
+        "checked), over gRPC give it",
+    )
     parser.add_argument("--annotations", type=Path, help="PATN annotation CSV to look names up in")
     parser.add_argument("--weights-dir", type=Path, help="where the BlazePose files are")
     parser.add_argument("--out", type=Path, required=True, help="where to write the PNG result")
@@ -156,9 +177,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from_photos = args.source_keypoints is None or args.target_photo is not None
     if from_photos and args.grpc and args.frame is None:
-        parser.error("keypoints from photos (no --source-keypoints, or --target-photo) over "
-                     "gRPC need --frame HxW, the model's annotation size (e.g. 256x176 for "
-                     "DeepFashion)")
+        parser.error(
+            "keypoints from photos (no --source-keypoints, or --target-photo) over "
+            "gRPC need --frame HxW, the model's annotation size (e.g. 256x176 for "
+            "DeepFashion)"
+        )
     if from_photos or args.grpc:  # BlazePose and gRPC load TensorFlow; plain REST does not
         quiet_tensorflow(args.verbose)
 
@@ -171,18 +194,25 @@ def main(argv=None) -> int:
         image = upright_bytes(args.source_image.read_bytes(), str(args.source_image))
         frame = args.frame
         if from_photos and args.rest:
-            served = served_frame(args.rest, args.model, version=args.version,
-                                  timeout=args.timeout)
+            served = served_frame(args.rest, args.model, version=args.version, timeout=args.timeout)
             if frame is not None and tuple(frame) != served:
                 raise ValueError(wrong_frame(served, frame))
             frame = served
         if from_photos:
-            image, source, found = photo_inputs(args.source_image, source, args.target_photo,
-                                                frame, weights_dir=args.weights_dir)
+            image, source, found = photo_inputs(
+                args.source_image, source, args.target_photo, frame, weights_dir=args.weights_dir
+            )
             target = found if target is None else target
         predict = predict_rest if args.rest else predict_grpc
-        result = predict(args.rest or args.grpc, args.model, image, source, target,
-                         version=args.version, timeout=args.timeout)
+        result = predict(
+            args.rest or args.grpc,
+            args.model,
+            image,
+            source,
+            target,
+            version=args.version,
+            timeout=args.timeout,
+        )
         served = result["image"].shape[:2]
         if from_photos and served != tuple(frame):
             raise ValueError(wrong_frame(served, frame))

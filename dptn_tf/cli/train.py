@@ -32,16 +32,31 @@ QUICKSTART = CONFIGS_DIR / "synthetic.yaml"
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Train DPTN. Without arguments: the synthetic quickstart.")
-    parser.add_argument("--config", type=Path, default=QUICKSTART,
-                        help="YAML configuration (default: configs/synthetic.yaml)")
-    parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                        help="override one configuration value (repeatable)")
+        description="Train DPTN. Without arguments: the synthetic quickstart."
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=QUICKSTART,
+        help="YAML configuration (default: configs/synthetic.yaml)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="override one configuration value (repeatable)",
+    )
     parser.add_argument("--strategy", choices=STRATEGIES, help="sets train.strategy")
-    parser.add_argument("--mixed-precision", action="store_true", default=None,
-                        help="sets train.mixed_precision (float16 on GPUs, bfloat16 on CPUs)")
-    parser.add_argument("--jit-compile", action="store_true", default=None,
-                        help="sets train.jit_compile (XLA)")
+    parser.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        default=None,
+        help="sets train.mixed_precision (float16 on GPUs, bfloat16 on CPUs)",
+    )
+    parser.add_argument(
+        "--jit-compile", action="store_true", default=None, help="sets train.jit_compile (XLA)"
+    )
     parser.add_argument("--run-dir", help="sets train.run_dir")
     add_verbose_flag(parser)
     return parser.parse_args(argv)
@@ -49,8 +64,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def resolve_config(args: argparse.Namespace) -> Config:
     config = load_config(args.config, args.set)
-    flags = {"strategy": args.strategy, "mixed_precision": args.mixed_precision,
-             "jit_compile": args.jit_compile, "run_dir": args.run_dir}
+    flags = {
+        "strategy": args.strategy,
+        "mixed_precision": args.mixed_precision,
+        "jit_compile": args.jit_compile,
+        "run_dir": args.run_dir,
+    }
     for field, value in flags.items():
         if value is not None:
             setattr(config.train, field, value)

@@ -36,20 +36,31 @@ JPEG_QUALITY = 95  # tf.io.encode_jpeg's, which wrote the results before
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, required=True, help="photo of the person")
-    parser.add_argument("--pose", required=True,
-                        help="photo, OpenPose JSON file or PATN annotation row of the pose")
+    parser.add_argument(
+        "--pose", required=True, help="photo, OpenPose JSON file or PATN annotation row of the pose"
+    )
     model = parser.add_mutually_exclusive_group(required=True)
     model.add_argument("--generator", type=Path, help="a .keras generator")
     model.add_argument("--saved-model", type=Path, help="an exported version folder")
-    model.add_argument("--model", type=Path,
-                       help="a .tflite or .onnx export, run without TensorFlow")
+    model.add_argument(
+        "--model", type=Path, help="a .tflite or .onnx export, run without TensorFlow"
+    )
     parser.add_argument("--config", type=Path, help="YAML config of --generator")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="SECTION.FIELD=VALUE", help="config override (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="config override (repeatable)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="the result (.png or .jpg)")
-    parser.add_argument("--visibility", type=float,
-                        help="a joint less visible is missing (default: BlazePose's "
-                             "VISIBILITY_THRESHOLD, dptn_tf/pose/blazepose.py)")
+    parser.add_argument(
+        "--visibility",
+        type=float,
+        help="a joint less visible is missing (default: BlazePose's "
+        "VISIBILITY_THRESHOLD, dptn_tf/pose/blazepose.py)",
+    )
     parser.add_argument("--weights-dir", type=Path, help="where the BlazePose files are")
     add_verbose_flag(parser)
     args = parser.parse_args(argv)
@@ -78,8 +89,9 @@ def main(argv=None) -> int:
         return 1
     encoded = io.BytesIO()
     jpeg = args.out.suffix.lower() in (".jpg", ".jpeg")
-    Image.fromarray(result).save(encoded, "JPEG" if jpeg else "PNG",
-                                 **({"quality": JPEG_QUALITY} if jpeg else {}))
+    Image.fromarray(result).save(
+        encoded, "JPEG" if jpeg else "PNG", **({"quality": JPEG_QUALITY} if jpeg else {})
+    )
     write_atomically(args.out, encoded.getvalue())
     print(f"wrote {args.out} ({result.shape[1]}x{result.shape[0]})")
     return 0
@@ -94,8 +106,11 @@ def load_model(args):
         return PortableModel(args.model)
     from dptn_tf.inference.tensorflow_models import GeneratorModel, SavedModel
 
-    return (SavedModel(args.saved_model) if args.saved_model
-            else GeneratorModel(args.generator, args.config, args.overrides))
+    return (
+        SavedModel(args.saved_model)
+        if args.saved_model
+        else GeneratorModel(args.generator, args.config, args.overrides)
+    )
 
 
 if __name__ == "__main__":

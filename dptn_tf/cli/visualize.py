@@ -38,8 +38,12 @@ def comparison_grid(model, config, index, count: int, scale: int):
         keypoints = scale_keypoints(
             batch["target_keypoints"][i].numpy(), config.old_size, load_size
         )
-        tiles += [to_uint8(batch["source_image"][i]), draw_skeleton(keypoints, load_size),
-                  to_uint8(batch["target_image"][i]), to_uint8(generated[i])]
+        tiles += [
+            to_uint8(batch["source_image"][i]),
+            draw_skeleton(keypoints, load_size),
+            to_uint8(batch["target_image"][i]),
+            to_uint8(generated[i]),
+        ]
     return image_grid(tiles, columns=len(GRID_COLUMNS), labels=GRID_COLUMNS, scale=scale)
 
 
@@ -65,10 +69,14 @@ def attention_picture(model, config, index, pair: tuple[str, str], points, scale
     source = to_uint8(batch["source_image"][0])
     marked = generated.copy()
     for y, x in points:
-        marked[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2] = (255, 0, 0)
+        marked[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2] = (255, 0, 0)
     labels = ["generated"] + [f"point {y},{x}" for y, x in points]
-    return image_grid([marked] + [overlay(source, m) for m in maps], columns=len(points) + 1,
-                      labels=labels, scale=scale)
+    return image_grid(
+        [marked] + [overlay(source, m) for m in maps],
+        columns=len(points) + 1,
+        labels=labels,
+        scale=scale,
+    )
 
 
 def _point(text: str) -> tuple[int, int]:
@@ -85,17 +93,28 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("mode", choices=("grid", "attention"))
     parser.add_argument("--generator", type=Path, required=True)
-    parser.add_argument("--config", type=Path, default=Path("configs/synthetic.yaml"),
-                        help="a YAML configuration, e.g. the run's config.yaml")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("configs/synthetic.yaml"),
+        help="a YAML configuration, e.g. the run's config.yaml",
+    )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
-    parser.add_argument("--num-pairs", type=int, default=6,
-                        help="grid: rows (test pairs, spread over the split)")
+    parser.add_argument(
+        "--num-pairs", type=int, default=6, help="grid: rows (test pairs, spread over the split)"
+    )
     parser.add_argument("--pair", help="attention: FROM,TO image names of a test pair")
-    parser.add_argument("--points", nargs="+", type=_point, default=[],
-                        help="attention: target-image points y,x at the load size")
-    parser.add_argument("--scale", type=int, default=2,
-                        help="enlarge the pictures this many times (default 2)")
+    parser.add_argument(
+        "--points",
+        nargs="+",
+        type=_point,
+        default=[],
+        help="attention: target-image points y,x at the load size",
+    )
+    parser.add_argument(
+        "--scale", type=int, default=2, help="enlarge the pictures this many times (default 2)"
+    )
     add_verbose_flag(parser)
     args = parser.parse_args(argv)
     if args.mode == "attention" and not (args.pair and args.points):
@@ -117,8 +136,9 @@ def main(argv=None) -> int:
         if args.mode == "grid":
             picture = comparison_grid(model, config, index, args.num_pairs, args.scale)
         else:
-            picture = attention_picture(model, config, index, tuple(args.pair.split(",", 1)),
-                                        args.points, args.scale)
+            picture = attention_picture(
+                model, config, index, tuple(args.pair.split(",", 1)), args.points, args.scale
+            )
     except (DatasetError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -6,11 +6,11 @@ named after PyTorch modules. Imports `models`, `layers` and `config`.
 """
 
 from dptn_tf.convert.checkpoint import (
-                                        import_discriminator,
-                                        import_generator,
-                                        infer_discriminator_config,
-                                        infer_generator_config,
-                                        normalize_keys,
+    import_discriminator,
+    import_generator,
+    infer_discriminator_config,
+    infer_generator_config,
+    normalize_keys,
 )
 from dptn_tf.convert.named_layers import assign_state_dict
 from dptn_tf.convert.torch_files import CheckpointError, load_torch_state_dict

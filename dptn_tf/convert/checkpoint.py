@@ -36,7 +36,7 @@ def normalize_keys(state_dict: dict) -> dict[str, np.ndarray]:
     """Drop DataParallel's `module.` prefix and call the PTM `PTM.` whatever it was saved as."""
     normalized = {}
     for key, value in state_dict.items():
-        key = key[len("module."):] if key.startswith("module.") else key
+        key = key[len("module.") :] if key.startswith("module.") else key
         key = re.sub(r"^transformer\.", "PTM.", key)
         normalized[key] = np.asarray(value, dtype=np.float32)
     return normalized
@@ -76,15 +76,20 @@ def infer_generator_config(state: dict, nhead: int = 2) -> ModelConfig:
     layers = 1 + _count(state, "encoder{}.")
     widths = [first.shape[0]] + [
         _require(state, f"encoder{i}.model.2.weight", "generator").shape[0]
-        for i in range(layers - 1)]
+        for i in range(layers - 1)
+    ]
     image_channels = image.shape[1]
     return ModelConfig(
-        ngf=int(first.shape[0]), img_f=_cap(widths, ModelConfig.img_f), layers=layers,
-        num_blocks=_count(state, "mblock{}."), nhead=nhead,
+        ngf=int(first.shape[0]),
+        img_f=_cap(widths, ModelConfig.img_f),
+        layers=layers,
+        num_blocks=_count(state, "mblock{}."),
+        nhead=nhead,
         num_cabs=_count(state, "PTM.encoder.layers.{}."),
         num_ttbs=_count(state, "PTM.decoder.layers.{}."),
         image_channels=int(image_channels),
-        pose_channels=int((first.shape[1] - image_channels) // 2))
+        pose_channels=int((first.shape[1] - image_channels) // 2),
+    )
 
 
 def infer_discriminator_config(state: dict, base: ModelConfig | None = None) -> ModelConfig:
@@ -93,10 +98,15 @@ def infer_discriminator_config(state: dict, base: ModelConfig | None = None) -> 
     layers = 1 + _count(state, "encoder{}.")
     widths = [first.shape[0]] + [
         _require(state, f"encoder{i}.model.3.weight_orig", "discriminator").shape[0]
-        for i in range(layers - 1)]
-    return dataclasses.replace(base or ModelConfig(), dis_ndf=int(first.shape[0]),
-                               dis_img_f=_cap(widths, ModelConfig.dis_img_f), dis_layers=layers,
-                               image_channels=int(first.shape[1]))
+        for i in range(layers - 1)
+    ]
+    return dataclasses.replace(
+        base or ModelConfig(),
+        dis_ndf=int(first.shape[0]),
+        dis_img_f=_cap(widths, ModelConfig.dis_img_f),
+        dis_layers=layers,
+        image_channels=int(first.shape[1]),
+    )
 
 
 # Layout conversions, PyTorch -> Keras.
@@ -113,18 +123,24 @@ def _linear(w):
 
 
 def _conv_entries(state_prefix: str, layer) -> dict[str, list[_Target]]:
-    return {f"{state_prefix}.weight": [_Target(layer.kernel, _conv)],
-            f"{state_prefix}.bias": [_Target(layer.bias, _same)]}
+    return {
+        f"{state_prefix}.weight": [_Target(layer.kernel, _conv)],
+        f"{state_prefix}.bias": [_Target(layer.bias, _same)],
+    }
 
 
 def _norm_entries(state_prefix: str, layer) -> dict[str, list[_Target]]:
-    return {f"{state_prefix}.weight": [_Target(layer.gamma, _same)],
-            f"{state_prefix}.bias": [_Target(layer.beta, _same)]}
+    return {
+        f"{state_prefix}.weight": [_Target(layer.gamma, _same)],
+        f"{state_prefix}.bias": [_Target(layer.beta, _same)],
+    }
 
 
 def _dense_entries(state_prefix: str, layer) -> dict[str, list[_Target]]:
-    return {f"{state_prefix}.weight": [_Target(layer.kernel, _linear)],
-            f"{state_prefix}.bias": [_Target(layer.bias, _same)]}
+    return {
+        f"{state_prefix}.weight": [_Target(layer.kernel, _linear)],
+        f"{state_prefix}.bias": [_Target(layer.bias, _same)],
+    }
 
 
 def _attention_entries(state_prefix: str, layer) -> dict[str, list[_Target]]:
@@ -140,26 +156,35 @@ def _attention_entries(state_prefix: str, layer) -> dict[str, list[_Target]]:
     output_shape = tuple(layer.output_dense.kernel.shape)
     return {
         f"{state_prefix}.in_proj_weight": [
-            _Target(p.kernel, weight(i, tuple(p.kernel.shape))) for i, p in enumerate(projections)],
+            _Target(p.kernel, weight(i, tuple(p.kernel.shape))) for i, p in enumerate(projections)
+        ],
         f"{state_prefix}.in_proj_bias": [
-            _Target(p.bias, bias(i, tuple(p.bias.shape))) for i, p in enumerate(projections)],
+            _Target(p.bias, bias(i, tuple(p.bias.shape))) for i, p in enumerate(projections)
+        ],
         f"{state_prefix}.out_proj.weight": [
-            _Target(layer.output_dense.kernel, lambda w: w.T.reshape(output_shape))],
+            _Target(layer.output_dense.kernel, lambda w: w.T.reshape(output_shape))
+        ],
         f"{state_prefix}.out_proj.bias": [_Target(layer.output_dense.bias, _same)],
     }
 
 
 def _encoder_entries(prefix: str, model: keras.Model, config: ModelConfig) -> dict:
     layer = model.get_layer
-    entries = {**_conv_entries(f"{prefix}block0.model.0", layer("block0_down_conv")),
-               **_norm_entries(f"{prefix}block0.model.1", layer("block0_norm")),
-               **_conv_entries(f"{prefix}block0.model.3", layer("block0_conv"))}
+    entries = {
+        **_conv_entries(f"{prefix}block0.model.0", layer("block0_down_conv")),
+        **_norm_entries(f"{prefix}block0.model.1", layer("block0_norm")),
+        **_conv_entries(f"{prefix}block0.model.3", layer("block0_conv")),
+    }
     for i in range(config.layers - 1):
         torch_prefix = f"{prefix}encoder{i}.model"
-        entries.update({**_norm_entries(f"{torch_prefix}.0", layer(f"encoder{i}_1_norm")),
-                        **_conv_entries(f"{torch_prefix}.2", layer(f"encoder{i}_down_conv")),
-                        **_norm_entries(f"{torch_prefix}.3", layer(f"encoder{i}_2_norm")),
-                        **_conv_entries(f"{torch_prefix}.5", layer(f"encoder{i}_conv"))})
+        entries.update(
+            {
+                **_norm_entries(f"{torch_prefix}.0", layer(f"encoder{i}_1_norm")),
+                **_conv_entries(f"{torch_prefix}.2", layer(f"encoder{i}_down_conv")),
+                **_norm_entries(f"{torch_prefix}.3", layer(f"encoder{i}_2_norm")),
+                **_conv_entries(f"{torch_prefix}.5", layer(f"encoder{i}_conv")),
+            }
+        )
     return entries
 
 
@@ -167,27 +192,40 @@ def _generator_entries(generator: keras.Model, config: ModelConfig):
     """(tensor key -> targets, alias key -> canonical key) for the whole generator."""
     parts = generator_parts(generator)
     shared, decoder = parts["shared_encoder"].get_layer, parts["decoder"].get_layer
-    entries = {**_encoder_entries("", parts["shared_encoder"], config),
-               **_encoder_entries("source_encoder.", parts["source_encoder"], config)}
+    entries = {
+        **_encoder_entries("", parts["shared_encoder"], config),
+        **_encoder_entries("source_encoder.", parts["source_encoder"], config),
+    }
     aliases = {}
     for i in range(config.num_blocks):
         p = f"mblock{i}"
-        entries.update({**_norm_entries(f"{p}.model.0", shared(f"residual{i}_1_norm")),
-                        **_conv_entries(f"{p}.model.2", shared(f"residual{i}_conv1")),
-                        **_norm_entries(f"{p}.model.3", shared(f"residual{i}_2_norm")),
-                        **_conv_entries(f"{p}.model.5", shared(f"residual{i}_conv2")),
-                        **_conv_entries(f"{p}.shortcut.0", shared(f"residual{i}_shortcut"))})
-        for alias, canonical in (("conv1", "model.2"), ("conv2", "model.5"),
-                                 ("bypass", "shortcut.0")):
+        entries.update(
+            {
+                **_norm_entries(f"{p}.model.0", shared(f"residual{i}_1_norm")),
+                **_conv_entries(f"{p}.model.2", shared(f"residual{i}_conv1")),
+                **_norm_entries(f"{p}.model.3", shared(f"residual{i}_2_norm")),
+                **_conv_entries(f"{p}.model.5", shared(f"residual{i}_conv2")),
+                **_conv_entries(f"{p}.shortcut.0", shared(f"residual{i}_shortcut")),
+            }
+        )
+        for alias, canonical in (
+            ("conv1", "model.2"),
+            ("conv2", "model.5"),
+            ("bypass", "shortcut.0"),
+        ):
             for leaf in ("weight", "bias"):
                 aliases[f"{p}.{alias}.{leaf}"] = f"{p}.{canonical}.{leaf}"
     for i in range(config.layers):
         p = f"decoder{i}"
-        entries.update({**_norm_entries(f"{p}.model.0", decoder(f"{p}_1_norm")),
-                        **_conv_entries(f"{p}.model.2", decoder(f"{p}_conv")),
-                        **_norm_entries(f"{p}.model.3", decoder(f"{p}_2_norm")),
-                        **_conv_entries(f"{p}.model.5", decoder(f"{p}_up_conv")),
-                        **_conv_entries(f"{p}.shortcut.0", decoder(f"{p}_shortcut"))})
+        entries.update(
+            {
+                **_norm_entries(f"{p}.model.0", decoder(f"{p}_1_norm")),
+                **_conv_entries(f"{p}.model.2", decoder(f"{p}_conv")),
+                **_norm_entries(f"{p}.model.3", decoder(f"{p}_2_norm")),
+                **_conv_entries(f"{p}.model.5", decoder(f"{p}_up_conv")),
+                **_conv_entries(f"{p}.shortcut.0", decoder(f"{p}_shortcut")),
+            }
+        )
     entries.update(_conv_entries("outconv.model.2", decoder("output_conv")))
     for leaf in ("weight", "bias"):
         aliases[f"outconv.conv1.{leaf}"] = f"outconv.model.2.{leaf}"
@@ -195,11 +233,15 @@ def _generator_entries(generator: keras.Model, config: ModelConfig):
     ptm = parts["pose_transformer"]
     for i, block in enumerate(ptm.context_augment_blocks):
         p = f"PTM.encoder.layers.{i}"
-        entries.update({**_attention_entries(f"{p}.self_attn", block.self_attention.attention),
-                        **_norm_entries(f"{p}.norm1", block.self_attention.norm),
-                        **_dense_entries(f"{p}.linear1", block.feedforward.inner),
-                        **_dense_entries(f"{p}.linear2", block.feedforward.outer),
-                        **_norm_entries(f"{p}.norm2", block.feedforward.norm)})
+        entries.update(
+            {
+                **_attention_entries(f"{p}.self_attn", block.self_attention.attention),
+                **_norm_entries(f"{p}.norm1", block.self_attention.norm),
+                **_dense_entries(f"{p}.linear1", block.feedforward.inner),
+                **_dense_entries(f"{p}.linear2", block.feedforward.outer),
+                **_norm_entries(f"{p}.norm2", block.feedforward.norm),
+            }
+        )
     for i, block in enumerate(ptm.texture_transfer_blocks):
         p = f"PTM.decoder.layers.{i}"
         entries.update(
@@ -218,18 +260,22 @@ def _generator_entries(generator: keras.Model, config: ModelConfig):
 
 
 def _spectral_entries(state_prefix: str, layer) -> dict[str, list[_Target]]:
-    return {f"{state_prefix}.weight_orig": [_Target(layer.kernel, _conv)],
-            f"{state_prefix}.weight_u": [_Target(layer.u, _same)],
-            f"{state_prefix}.weight_v": [_Target(layer.v, _same)],
-            f"{state_prefix}.bias": [_Target(layer.bias, _same)]}
+    return {
+        f"{state_prefix}.weight_orig": [_Target(layer.kernel, _conv)],
+        f"{state_prefix}.weight_u": [_Target(layer.u, _same)],
+        f"{state_prefix}.weight_v": [_Target(layer.v, _same)],
+        f"{state_prefix}.bias": [_Target(layer.bias, _same)],
+    }
 
 
 def _discriminator_entries(discriminator: keras.Model, config: ModelConfig):
     layer = discriminator.get_layer
-    entries = {**_spectral_entries("block0.model.0", layer("block0_conv1")),
-               **_spectral_entries("block0.model.2", layer("block0_conv2")),
-               **_spectral_entries("block0.shortcut.1", layer("block0_shortcut")),
-               **_spectral_entries("conv", layer("head_conv"))}
+    entries = {
+        **_spectral_entries("block0.model.0", layer("block0_conv1")),
+        **_spectral_entries("block0.model.2", layer("block0_conv2")),
+        **_spectral_entries("block0.shortcut.1", layer("block0_shortcut")),
+        **_spectral_entries("conv", layer("head_conv")),
+    }
     for i in range(config.dis_layers - 1):
         entries.update(
             {
@@ -257,8 +303,10 @@ def _assign(state: dict, entries: dict, aliases: dict, what: str) -> None:
         raise CheckpointError("\n".join(lines))
     for alias, canonical in aliases.items():
         if not np.array_equal(state[alias], state[canonical]):
-            raise CheckpointError(f"key '{alias}' should hold the same tensor as '{canonical}' "
-                                  f"(the reference keeps both names), but the values differ")
+            raise CheckpointError(
+                f"key '{alias}' should hold the same tensor as '{canonical}' "
+                f"(the reference keeps both names), but the values differ"
+            )
     values = []
     for key, targets in entries.items():
         tensor = state[key]
@@ -272,7 +320,8 @@ def _assign(state: dict, entries: dict, aliases: dict, what: str) -> None:
                 raise CheckpointError(
                     f"key '{key}' has shape {tuple(tensor.shape)}, which does not fit Keras "
                     f"variable '{target.variable.path}' of shape {expected_shape} "
-                    f"(the {what} inferred from the other tensors)")
+                    f"(the {what} inferred from the other tensors)"
+                )
             values.append((target.variable, value))
     for variable, value in values:
         variable.assign(value)
@@ -283,15 +332,17 @@ def import_generator(state_dict: dict, nhead: int = 2) -> tuple[keras.Model, Mod
     state = normalize_keys(state_dict)
     config = infer_generator_config(state, nhead)
     if config.bottleneck_channels % nhead:
-        raise CheckpointError(f"--nhead {nhead} does not divide the PTM width "
-                              f"{config.bottleneck_channels}")
+        raise CheckpointError(
+            f"--nhead {nhead} does not divide the PTM width {config.bottleneck_channels}"
+        )
     generator = build_generator(config)
     _assign(state, *_generator_entries(generator, config), what="generator")
     return generator, config
 
 
-def import_discriminator(state_dict: dict, base: ModelConfig | None = None
-                         ) -> tuple[keras.Model, ModelConfig]:
+def import_discriminator(
+    state_dict: dict, base: ModelConfig | None = None
+) -> tuple[keras.Model, ModelConfig]:
     """ResDiscriminator holding the official weights, spectral-norm vectors included."""
     state = normalize_keys(state_dict)
     config = infer_discriminator_config(state, base)

@@ -31,8 +31,10 @@ def load_torch_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     try:
         import torch
     except ImportError as error:
-        raise ImportError("reading a PyTorch checkpoint needs torch: "
-                          "pip install 'dptn-tf[torch]' (or pip install torch)") from error
+        raise ImportError(
+            "reading a PyTorch checkpoint needs torch: "
+            "pip install 'dptn-tf[torch]' (or pip install torch)"
+        ) from error
     with path.open("rb") as file:
         head = file.read(8)
     if not head:
@@ -44,12 +46,16 @@ def load_torch_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: holds a {type(state).__name__}, expected a state dict "
-                              "(a mapping of names to tensors)")
+        raise CheckpointError(
+            f"{path}: holds a {type(state).__name__}, expected a state dict "
+            "(a mapping of names to tensors)"
+        )
     for key, value in state.items():
         if not isinstance(value, torch.Tensor):
-            raise CheckpointError(f"{path}: entry {key!r} is a {type(value).__name__}, expected "
-                                  "a tensor (a state dict maps names to tensors)")
+            raise CheckpointError(
+                f"{path}: entry {key!r} is a {type(value).__name__}, expected "
+                "a tensor (a state dict maps names to tensors)"
+            )
     return {key: value.detach().cpu().float().numpy() for key, value in state.items()}
 
 
@@ -57,12 +63,16 @@ def _what_is_wrong(head: bytes, error: Exception) -> str:
     """What a file that `torch.load(weights_only=True)` refused holds, from its first bytes."""
     found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(error))
     if found:
-        return (f"holds pickled Python objects ({found.group(1)}), which are never unpickled "
-                "here (weights_only=True); save the network's state_dict() instead")
+        return (
+            f"holds pickled Python objects ({found.group(1)}), which are never unpickled "
+            "here (weights_only=True); save the network's state_dict() instead"
+        )
     if not head.startswith((b"PK", b"\x80")):  # torch.save's zip archive, or a pickle
         return f"not a PyTorch file (it starts with {head!r}), expected a state dict"
     if isinstance(error, pickle.UnpicklingError):
-        return ("holds pickled data other than tensors, which is never unpickled here "
-                "(weights_only=True); save the network's state_dict() instead")
+        return (
+            "holds pickled data other than tensors, which is never unpickled here "
+            "(weights_only=True); save the network's state_dict() instead"
+        )
     reason = (str(error).strip().split(". ")[0].splitlines() or [type(error).__name__])[0]
     return f"a truncated or damaged PyTorch file ({reason})"

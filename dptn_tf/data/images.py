@@ -69,8 +69,9 @@ def encoded_image_size(contents) -> tf.Tensor:
         # Padded, so that a short file fails the check below, not `substr` (whose error would
         # quote the raw bytes).
         header = tf.strings.join([tf.strings.substr(contents, 0, 24), b"\0" * 24])
-        valid = tf.logical_and(tf.strings.length(contents) >= 24,
-                               tf.equal(tf.strings.substr(header, 12, 4), b"IHDR"))
+        valid = tf.logical_and(
+            tf.strings.length(contents) >= 24, tf.equal(tf.strings.substr(header, 12, 4), b"IHDR")
+        )
         check = tf.debugging.Assert(valid, ["a PNG without its IHDR header (truncated?)"])
         with tf.control_dependencies([check]):
             size = tf.io.decode_raw(tf.strings.substr(header, 16, 8), tf.uint8)
@@ -78,5 +79,8 @@ def encoded_image_size(contents) -> tf.Tensor:
         width, height = tf.unstack(tf.reduce_sum(digits * [2**24, 2**16, 2**8, 1], axis=1))
         return tf.stack([height, width])
 
-    return tf.cond(tf.io.is_jpeg(contents),
-                   lambda: tf.cast(tf.io.extract_jpeg_shape(contents)[:2], tf.int64), png_size)
+    return tf.cond(
+        tf.io.is_jpeg(contents),
+        lambda: tf.cast(tf.io.extract_jpeg_shape(contents)[:2], tf.int64),
+        png_size,
+    )

@@ -85,8 +85,9 @@ def make_dataset(
         batch_size = input_context.get_per_replica_batch_size(config.batch_size)
         shards = input_context.num_input_pipelines
         if training and shards > 1 and config.seed is None:
-            raise ValueError(f"data.seed: the {shards} input pipelines must draw one shuffle "
-                             "order; set a seed")
+            raise ValueError(
+                f"data.seed: the {shards} input pipelines must draw one shuffle order; set a seed"
+            )
         dataset = dataset.shard(shards, input_context.input_pipeline_id)
 
     paths = tf.constant(index.paths())

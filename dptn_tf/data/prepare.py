@@ -124,6 +124,7 @@ def _build_split(root: Path, split: str, write, prefix: str) -> int:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     if os.path.isfile(annotation_path(root, split, prefix)) and os.path.isfile(
-            pairs_path(root, split, prefix)):
+        pairs_path(root, split, prefix)
+    ):
         load_split(root, split, prefix, check_images=False)
     return len(os.listdir(target))

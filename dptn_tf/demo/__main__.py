@@ -19,26 +19,43 @@ from dptn_tf.console import add_verbose_flag, image_size, quiet_tensorflow
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="dptn-demo", description=__doc__.split("\n\n")[0])
     model = parser.add_mutually_exclusive_group(required=True)
-    model.add_argument("--run", type=Path, help="a training run folder (generator.keras, "
-                                                "config.yaml)")
+    model.add_argument(
+        "--run", type=Path, help="a training run folder (generator.keras, config.yaml)"
+    )
     model.add_argument("--generator", type=Path, help="a .keras generator (with --config)")
     model.add_argument("--saved-model", type=Path, help="an exported version folder")
-    model.add_argument("--serving-url", metavar="URL",
-                       help="a model on TF Serving's REST API, e.g. "
-                            "http://localhost:8501/v1/models/dptn")
+    model.add_argument(
+        "--serving-url",
+        metavar="URL",
+        help="a model on TF Serving's REST API, e.g. http://localhost:8501/v1/models/dptn",
+    )
     parser.add_argument("--config", type=Path, help="YAML config of --generator")
-    parser.add_argument("--frame", type=image_size, metavar="HxW",
-                        help="with --serving-url: the model's annotation size (data.old_size), "
-                             "checked against the server's (default: the server's)")
-    parser.add_argument("--annotations", type=Path,
-                        help="PATN annotation CSV of the gallery's poses (default: the test "
-                             "split of the configuration's data set)")
+    parser.add_argument(
+        "--frame",
+        type=image_size,
+        metavar="HxW",
+        help="with --serving-url: the model's annotation size (data.old_size), "
+        "checked against the server's (default: the server's)",
+    )
+    parser.add_argument(
+        "--annotations",
+        type=Path,
+        help="PATN annotation CSV of the gallery's poses (default: the test "
+        "split of the configuration's data set)",
+    )
     parser.add_argument("--weights-dir", type=Path, help="where the BlazePose files are")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1, this machine only)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this machine only)",
+    )
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    parser.add_argument("--concurrency", type=int, default=2,
-                        help="requests computed at once; the others wait in the queue")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=2,
+        help="requests computed at once; the others wait in the queue",
+    )
     add_verbose_flag(parser)
     args = parser.parse_args(argv)
     if args.frame and not args.serving_url:
@@ -60,8 +77,9 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     page = build_page(demo).queue(default_concurrency_limit=args.concurrency)
-    _, url, _ = page.launch(quiet=True, prevent_thread_lock=True,
-                            **demo.launch_options(args.host, args.port))
+    _, url, _ = page.launch(
+        quiet=True, prevent_thread_lock=True, **demo.launch_options(args.host, args.port)
+    )
     print(f"dptn-demo: open {url} (Ctrl+C stops it)", flush=True)
     page.block_thread()
     return 0

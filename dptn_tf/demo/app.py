@@ -72,8 +72,14 @@ def _pose_json(pose) -> str:
 class PoseTransferDemo:
     """The loaded model, BlazePose and gallery, and one method per page event."""
 
-    def __init__(self, model, extractor: BlazePose, poses: dict, annotations: str = "",
-                 visibility: float = VISIBILITY_THRESHOLD):
+    def __init__(
+        self,
+        model,
+        extractor: BlazePose,
+        poses: dict,
+        annotations: str = "",
+        visibility: float = VISIBILITY_THRESHOLD,
+    ):
         self.model, self.extractor, self.visibility = model, extractor, visibility
         self.frame = tuple(model.frame)
         names = sorted(poses)[:GALLERY_SIZE]
@@ -88,26 +94,40 @@ class PoseTransferDemo:
         return isinstance(self.model, GeneratorModel) and self.model.has_attention
 
     def describe(self) -> str:
-        kind = {GeneratorModel: "a .keras generator", SavedModel: "a SavedModel",
-                RestModel: "a model on TF Serving"}[type(self.model)]
-        gallery = (f"{len(self.gallery)} poses of `{self.annotations}`" if self.gallery
-                   else "no gallery (give --annotations, a PATN annotation CSV)")
+        kind = {
+            GeneratorModel: "a .keras generator",
+            SavedModel: "a SavedModel",
+            RestModel: "a model on TF Serving",
+        }[type(self.model)]
+        gallery = (
+            f"{len(self.gallery)} poses of `{self.annotations}`"
+            if self.gallery
+            else "no gallery (give --annotations, a PATN annotation CSV)"
+        )
         if self.has_attention:
             attention = "click a point of the result to see where the last TTB looks in the source"
         elif isinstance(self.model, GeneratorModel):
             attention = "this generator has no Pose Transformer Module, so no attention maps"
         else:
             attention = "attention maps need a .keras model (--run or --generator)"
-        return (f"Model: {kind}, frame {self.frame[0]}x{self.frame[1]}; gallery: {gallery}; "
-                f"{attention}.")
+        return (
+            f"Model: {kind}, frame {self.frame[0]}x{self.frame[1]}; gallery: {gallery}; "
+            f"{attention}."
+        )
 
     def skeleton_data(self) -> dict:
         """What the joint editor draws with: the frame, joints, limbs, colours, mirror pairs."""
         index = {name: i for i, name in enumerate(JOINT_NAMES)}
-        mirror = [(i, index["L" + name[1:]]) for i, name in enumerate(JOINT_NAMES)
-                  if name.startswith("R")]
-        return {"frame": list(self.frame), "names": list(JOINT_NAMES), "limbs": LIMBS,
-                "colors": [f"rgb{tuple(c)}" for c in JOINT_COLORS], "mirror": mirror}
+        mirror = [
+            (i, index["L" + name[1:]]) for i, name in enumerate(JOINT_NAMES) if name.startswith("R")
+        ]
+        return {
+            "frame": list(self.frame),
+            "names": list(JOINT_NAMES),
+            "limbs": LIMBS,
+            "colors": [f"rgb{tuple(c)}" for c in JOINT_COLORS],
+            "mirror": mirror,
+        }
 
     def gallery_pictures(self) -> list:
         return [(draw_skeleton(pose, self.frame, radius=2), name) for name, pose in self.gallery]
@@ -132,8 +152,12 @@ class PoseTransferDemo:
         except VISITOR_ERRORS as error:
             return None, None, None, f"**Source:** {error}"
         present = int(np.all(keypoints != MISSING, axis=-1).sum())
-        return (_overlay(photo, keypoints), {"photo": photo, "keypoints": keypoints},
-                _pose_json(pose), f"Source: found {present} of {NUM_JOINTS} joints.")
+        return (
+            _overlay(photo, keypoints),
+            {"photo": photo, "keypoints": keypoints},
+            _pose_json(pose),
+            f"Source: found {present} of {NUM_JOINTS} joints.",
+        )
 
     def use_pose_photo(self, photo, name: str = "the pose photo"):
         """A photo of the target pose -> (photo with its skeleton, pose JSON, message)."""
@@ -172,12 +196,14 @@ class PoseTransferDemo:
             return None, "Generate a result first, then click on it."
         x, y = point
         try:
-            picture = attention_in_source(self.model, state["photo"], state["keypoints"],
-                                          state["pose"], (y, x))
+            picture = attention_in_source(
+                self.model, state["photo"], state["keypoints"], state["pose"], (y, x)
+            )
         except VISITOR_ERRORS as error:
             return None, f"**Attention:** {error}"
-        return _enlarged(picture), (f"Where the last TTB looks in the source for ({x}, {y}) "
-                                    "of the result.")
+        return _enlarged(picture), (
+            f"Where the last TTB looks in the source for ({x}, {y}) of the result."
+        )
 
     def parse_pose(self, text: str) -> np.ndarray:
         """The editor's JSON -> float `[18, 2]` in the frame; refuses joints outside it."""
@@ -186,22 +212,35 @@ class PoseTransferDemo:
         except (ValueError, TypeError):
             raise ValueError("the target pose is not JSON of 18 [y, x] pairs") from None
         if pose.shape != (NUM_JOINTS, 2):
-            raise ValueError(f"the target pose needs {NUM_JOINTS} [y, x] pairs, got shape "
-                             f"{pose.shape}; pick a pose first")
+            raise ValueError(
+                f"the target pose needs {NUM_JOINTS} [y, x] pairs, got shape "
+                f"{pose.shape}; pick a pose first"
+            )
         present = np.all(pose != MISSING, axis=-1)
         outside = present & np.any((pose < 0) | (pose > np.subtract(self.frame, 1)), axis=-1)
         if outside.any():
             names = ", ".join(JOINT_NAMES[i] for i in np.flatnonzero(outside))
-            raise ValueError(f"joints outside the {self.frame[0]}x{self.frame[1]} frame: "
-                             f"{names}; a gallery of another data set's frame?")
+            raise ValueError(
+                f"joints outside the {self.frame[0]}x{self.frame[1]} frame: "
+                f"{names}; a gallery of another data set's frame?"
+            )
         return pose
 
     def launch_options(self, host: str, port: int) -> dict:
         script = resources.files("dptn_tf.demo").joinpath("joint_editor.js").read_text()
-        head = (f"<script>window.DPTN_SKELETON = {json.dumps(self.skeleton_data())};</script>"
-                f"<script>{script}</script>")
-        return {"server_name": host, "server_port": port, "head": head, "css": CSS,
-                "max_file_size": MAX_UPLOAD, "share": False, "show_error": True}
+        head = (
+            f"<script>window.DPTN_SKELETON = {json.dumps(self.skeleton_data())};</script>"
+            f"<script>{script}</script>"
+        )
+        return {
+            "server_name": host,
+            "server_port": port,
+            "head": head,
+            "css": CSS,
+            "max_file_size": MAX_UPLOAD,
+            "share": False,
+            "show_error": True,
+        }
 
 
 def _overlay(photo, keypoints) -> np.ndarray:
@@ -243,43 +282,76 @@ def build_page(demo: PoseTransferDemo):
     load_editor = "(pose) => { window.dptnJointEditor.load(pose); }"
     with gr.Blocks(title="dptn-tf: pose transfer", analytics_enabled=False) as page:
         session = gr.State(None)
-        gr.Markdown("# Pose transfer (DPTN)\nYour photo's person, in any pose: from a second "
-                    "photo, the gallery, or joints you drag.")
+        gr.Markdown(
+            "# Pose transfer (DPTN)\nYour photo's person, in any pose: from a second "
+            "photo, the gallery, or joints you drag."
+        )
         gr.Markdown(demo.describe())
         status = gr.Markdown("Give a photo of a person.", elem_id="dptn-status")
         with gr.Row():
             with gr.Column():
-                source_file = gr.File(label="Your photo (JPEG or PNG)", file_types=["image"],
-                                      type="filepath", elem_id="dptn-source-file")
+                source_file = gr.File(
+                    label="Your photo (JPEG or PNG)",
+                    file_types=["image"],
+                    type="filepath",
+                    elem_id="dptn-source-file",
+                )
                 webcam = gr.Image(label="... or your webcam", sources=["webcam"], type="numpy")
-                source_view = gr.Image(label="Keypoints found (BlazePose)", interactive=False,
-                                       elem_id="dptn-source-view")
+                source_view = gr.Image(
+                    label="Keypoints found (BlazePose)",
+                    interactive=False,
+                    elem_id="dptn-source-view",
+                )
             with gr.Column():
-                gallery = gr.Gallery(demo.gallery_pictures(), label="Gallery of poses",
-                                     columns=4, height=260, allow_preview=False,
-                                     elem_id="dptn-gallery")
-                pose_file = gr.File(label="... or a photo of the pose", file_types=["image"],
-                                    type="filepath", elem_id="dptn-pose-file")
+                gallery = gr.Gallery(
+                    demo.gallery_pictures(),
+                    label="Gallery of poses",
+                    columns=4,
+                    height=260,
+                    allow_preview=False,
+                    elem_id="dptn-gallery",
+                )
+                pose_file = gr.File(
+                    label="... or a photo of the pose",
+                    file_types=["image"],
+                    type="filepath",
+                    elem_id="dptn-pose-file",
+                )
                 pose_view = gr.Image(label="Pose found", interactive=False, height=200)
             with gr.Column():
-                gr.HTML('<div id="dptn-joint-editor"><p>Pick a pose to edit.</p></div>',
-                        label="Target pose: drag the joints; double-click one to mark it "
-                              "missing (or back)")
+                gr.HTML(
+                    '<div id="dptn-joint-editor"><p>Pick a pose to edit.</p></div>',
+                    label="Target pose: drag the joints; double-click one to mark it "
+                    "missing (or back)",
+                )
                 with gr.Row():
                     from_source = gr.Button("Start from my pose", size="sm")
                     mirror = gr.Button("Mirror", size="sm", elem_id="dptn-mirror")
                     reset = gr.Button("Reset", size="sm", elem_id="dptn-reset")
-                target_pose = gr.Textbox(label="Target pose: 18 [y, x] in the frame, -1 missing",
-                                         lines=2, elem_id="dptn-target-pose")
+                target_pose = gr.Textbox(
+                    label="Target pose: 18 [y, x] in the frame, -1 missing",
+                    lines=2,
+                    elem_id="dptn-target-pose",
+                )
                 generate = gr.Button("Generate", variant="primary", elem_id="dptn-generate")
         with gr.Row():
-            target_view = gr.Image(label="Target skeleton", interactive=False, height=320,
-                                   elem_id="dptn-target")
-            result = gr.Image(label="Result (click a point: attention)", interactive=False,
-                              format="png", height=320, buttons=["download"],
-                              elem_id="dptn-result")
-            attention = gr.Image(label="Where the last TTB looks in the source",
-                                 interactive=False, height=320, elem_id="dptn-attention")
+            target_view = gr.Image(
+                label="Target skeleton", interactive=False, height=320, elem_id="dptn-target"
+            )
+            result = gr.Image(
+                label="Result (click a point: attention)",
+                interactive=False,
+                format="png",
+                height=320,
+                buttons=["download"],
+                elem_id="dptn-result",
+            )
+            attention = gr.Image(
+                label="Where the last TTB looks in the source",
+                interactive=False,
+                height=320,
+                elem_id="dptn-attention",
+            )
 
         source_pose = gr.State(None)
 
@@ -292,36 +364,48 @@ def build_page(demo: PoseTransferDemo):
             return view, state, pose, message
 
         source_outputs = [source_view, session, source_pose, status]
-        source_file.upload(lambda path: (*on_source(path), None), [source_file],
-                           [*source_outputs, source_file], api_name="source")
+        source_file.upload(
+            lambda path: (*on_source(path), None),
+            [source_file],
+            [*source_outputs, source_file],
+            api_name="source",
+        )
         webcam.input(on_source, [webcam], source_outputs, api_name=False)
 
         def on_pose_photo(photo):
             view, pose, message = demo.use_pose_photo(photo)
             return view, (pose if pose else gr.update()), message, None
 
-        pose_file.upload(on_pose_photo, [pose_file], [pose_view, target_pose, status, pose_file],
-                         api_name=False).then(None, [target_pose], None, js=load_editor)
+        pose_file.upload(
+            on_pose_photo, [pose_file], [pose_view, target_pose, status, pose_file], api_name=False
+        ).then(None, [target_pose], None, js=load_editor)
 
         def on_gallery(event: gr.SelectData):
             return demo.use_gallery_pose(event.index)
 
         gallery.select(on_gallery, None, [target_pose, status], api_name=False).then(
-            None, [target_pose], None, js=load_editor)
-        from_source.click(lambda pose: pose or gr.update(), [source_pose], [target_pose],
-                          api_name=False).then(None, [target_pose], None, js=load_editor)
+            None, [target_pose], None, js=load_editor
+        )
+        from_source.click(
+            lambda pose: pose or gr.update(), [source_pose], [target_pose], api_name=False
+        ).then(None, [target_pose], None, js=load_editor)
         mirror.click(None, None, None, js="() => { window.dptnJointEditor.mirror(); }")
         reset.click(None, None, None, js="() => { window.dptnJointEditor.reset(); }")
         target_pose.blur(None, [target_pose], None, js=load_editor)
 
-        generate.click(demo.generate, [session, target_pose], [result, target_view, status],
-                       api_name="generate")
+        generate.click(
+            demo.generate,
+            [session, target_pose],
+            [result, target_view, status],
+            api_name="generate",
+        )
 
         def on_click(state, event: gr.SelectData):
             return demo.attention(state, event.index)
 
         result.select(on_click, [session], [attention, status], api_name=False)
         if demo.gallery:
-            page.load(lambda: demo.use_gallery_pose(0)[0], None, [target_pose],
-                      api_name=False).then(None, [target_pose], None, js=load_editor)
+            page.load(
+                lambda: demo.use_gallery_pose(0)[0], None, [target_pose], api_name=False
+            ).then(None, [target_pose], None, js=load_editor)
     return page

@@ -59,8 +59,10 @@ def remove_leftovers(directory: str | Path, is_leftover=is_temporary) -> list[st
     directory, gfile = str(directory), _gfile()
     if not gfile.isdir(directory):
         return []
-    entries = [(name.rstrip("/"), gfile.join(directory, name.rstrip("/")))
-               for name in gfile.listdir(directory)]
+    entries = [
+        (name.rstrip("/"), gfile.join(directory, name.rstrip("/")))
+        for name in gfile.listdir(directory)
+    ]
     leftovers = sorted(path for name, path in entries if is_leftover(name, path))
     for path in leftovers:
         remove(path)
@@ -109,8 +111,7 @@ def _rename(source: str, target: str) -> None:
         return
     # Object stores rename a directory object by object, if at all (ram:// drops its contents).
     for directory, _, files in gfile.walk(source):
-        destination = target + directory[len(source):]
+        destination = target + directory[len(source) :]
         gfile.makedirs(destination)
         for name in files:
-            gfile.copy(gfile.join(directory, name), gfile.join(destination, name),
-                       overwrite=True)
+            gfile.copy(gfile.join(directory, name), gfile.join(destination, name), overwrite=True)

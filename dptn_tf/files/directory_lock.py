@@ -70,7 +70,8 @@ def _lock(path: Path, directory: Path) -> int:
             raise DirectoryInUseError(
                 f"{directory} is in use by {holder or 'another process (starting up)'}; "
                 "only one process may write it at a time: wait for that one to end, or "
-                "choose another folder") from None
+                "choose another folder"
+            ) from None
         with contextlib.suppress(FileNotFoundError):
             if os.stat(path).st_ino == os.fstat(descriptor).st_ino:
                 return descriptor

@@ -21,8 +21,10 @@ def read_utf8(path: str | Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise TextEncodingError(f"{path}: line {line}: not UTF-8 text (byte "
-                                f"0x{data[error.start]:02x}); save the file as UTF-8") from None
+        raise TextEncodingError(
+            f"{path}: line {line}: not UTF-8 text (byte "
+            f"0x{data[error.start]:02x}); save the file as UTF-8"
+        ) from None
 
 
 def _read_bytes(path: str | Path) -> bytes:

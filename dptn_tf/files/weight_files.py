@@ -106,9 +106,12 @@ def find_weight_file(file: WeightFile, explicit_dir: str | os.PathLike | None = 
         if matches:
             return matches[0]
     looked = "\n".join(f"  {folder}" for folder in folders)
-    how = (f"Run `{file.fetch}` to put it in the first folder" if file.fetch else
-           f"Download it from {file.url} (on a machine with internet access) and copy it into the "
-           f"first folder")
+    how = (
+        f"Run `{file.fetch}` to put it in the first folder"
+        if file.fetch
+        else f"Download it from {file.url} (on a machine with internet access) and copy it into "
+        "the first folder"
+    )
     raise FileNotFoundError(
         f"{file.description}: no file matching '{file.pattern}' in\n{looked}\n"
         f"{how} (choose it with --weights-dir or ${WEIGHTS_DIR_ENV})."
@@ -120,8 +123,10 @@ def check_sha256(file: WeightFile, data: bytes, source) -> None:
     actual = hashlib.sha256(data).hexdigest()
     if file.sha256 is not None and actual != file.sha256:
         cure = f"run `{file.fetch}` again" if file.fetch else f"download it again from {file.url}"
-        raise ValueError(f"{source}: SHA-256 {actual}, expected {file.sha256} "
-                         f"({file.description}); the file is damaged or another release: {cure}")
+        raise ValueError(
+            f"{source}: SHA-256 {actual}, expected {file.sha256} "
+            f"({file.description}); the file is damaged or another release: {cure}"
+        )
 
 
 def check_weight_file(file: WeightFile, path: str | os.PathLike) -> Path:

@@ -18,8 +18,10 @@ def cross_attention(generator: keras.Model, inputs: dict, block: int = -1) -> np
     """`[B, Ht*Wt, Hs*Ws]` cross-attention of one TTB (default: the last), averaged over heads."""
     parts = generator_parts(generator)
     if "pose_transformer" not in parts:
-        raise ValueError(f"generator {generator.name!r} has no Pose Transformer Module "
-                         "(model.pose_transformer: false), so no attention to show")
+        raise ValueError(
+            f"generator {generator.name!r} has no Pose Transformer Module "
+            "(model.pose_transformer: false), so no attention to show"
+        )
     x_s, p_s, p_t = (inputs[k] for k in INPUT_NAMES)
     f_ss = parts["shared_encoder"](tf.concat([x_s, p_s, p_s], -1), training=False)
     f_st = parts["shared_encoder"](tf.concat([x_s, p_s, p_t], -1), training=False)

@@ -39,8 +39,14 @@ def to_saved_uint8(images, old_size) -> tf.Tensor:
     return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
 
 
-def generate_test_images(model: keras.Model, config: DataConfig, out_dir: str | Path, *,
-                         index: PatnSplit | None = None, verbose: bool = True) -> list[Path]:
+def generate_test_images(
+    model: keras.Model,
+    config: DataConfig,
+    out_dir: str | Path,
+    *,
+    index: PatnSplit | None = None,
+    verbose: bool = True,
+) -> list[Path]:
     """Write one JPEG per test pair of `index` (default: the whole test split of `config`).
 
     Files already in `out_dir` are skipped, so an interrupted run continues where it stopped;
@@ -49,31 +55,42 @@ def generate_test_images(model: keras.Model, config: DataConfig, out_dir: str | 
     `out_dir` (`DirectoryInUseError` names the other). Returns the paths written by this call.
     """
     out_dir = Path(out_dir)
-    index = index or load_split(config.root, "test", config.prefix, old_size=config.old_size,
-                                check_images=config.check_images)
+    index = index or load_split(
+        config.root,
+        "test",
+        config.prefix,
+        old_size=config.old_size,
+        check_images=config.check_images,
+    )
     with exclusive_directory(out_dir, "generate_test_images"):
-        todo = [i for i, (a, b) in enumerate(index.pair_names())
-                if not (out_dir / result_name(a, b)).exists()]
+        todo = [
+            i
+            for i, (a, b) in enumerate(index.pair_names())
+            if not (out_dir / result_name(a, b)).exists()
+        ]
         return _write_results(model, config, out_dir, index.subset(todo), verbose) if todo else []
 
 
-def _write_results(model, config: DataConfig, out_dir: Path, index: PatnSplit,
-                   verbose: bool) -> list[Path]:
+def _write_results(
+    model, config: DataConfig, out_dir: Path, index: PatnSplit, verbose: bool
+) -> list[Path]:
     dataset = make_dataset(config, "test", training=False, index=index)
     generator = as_inference_generator(model)
     old_size = tuple(config.old_size)
 
     @tf.function
     def generate(batch):
-        return to_saved_uint8(generator({k: batch[k] for k in INPUT_NAMES}, training=False),
-                              old_size)
+        return to_saved_uint8(
+            generator({k: batch[k] for k in INPUT_NAMES}, training=False), old_size
+        )
 
     progress = keras.utils.Progbar(index.num_pairs, unit_name="pair") if verbose else None
     written = []
     for batch in dataset:
         images = generate(batch).numpy()
-        for image, source, target in zip(images, batch["source_name"].numpy(),
-                                         batch["target_name"].numpy()):
+        for image, source, target in zip(
+            images, batch["source_name"].numpy(), batch["target_name"].numpy()
+        ):
             path = out_dir / result_name(source.decode(), target.decode())
             with atomic_path(path) as temporary:
                 temporary.write_bytes(tf.io.encode_jpeg(image, quality=JPEG_QUALITY).numpy())
@@ -88,6 +105,8 @@ def load_generator(path: str | Path) -> keras.Model:
     a URL)."""
     path = str(path)
     if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
-        raise FileNotFoundError(f"generator not found: {path} (a .keras file from train.py or "
-                                "tools/convert_torch_checkpoint.py)")
+        raise FileNotFoundError(
+            f"generator not found: {path} (a .keras file from train.py or "
+            "tools/convert_torch_checkpoint.py)"
+        )
     return keras.saving.load_model(path)

@@ -30,17 +30,20 @@ def pose_in_frame(spec: str, frame, extractor, visibility: float) -> np.ndarray:
         if path.suffix.lower() == ".json":
             return placed_in_frame(read_openpose_json(path), frame)
         photo = read_photo(path)
-        return placed_in_frame(extractor.keypoints(photo, visibility, spec), frame,
-                               photo.shape[:2])
+        return placed_in_frame(extractor.keypoints(photo, visibility, spec), frame, photo.shape[:2])
     fields = spec.split(":")
     if len(fields) < 2:
-        raise ValueError(f"--pose {spec!r}: not a photo, an OpenPose .json file nor a PATN row "
-                         "(name:keypoints_y:keypoints_x)")
+        raise ValueError(
+            f"--pose {spec!r}: not a photo, an OpenPose .json file nor a PATN row "
+            "(name:keypoints_y:keypoints_x)"
+        )
     try:
         from dptn_tf.data import parse_keypoints
     except ImportError:
-        raise ImportError(f"--pose {spec!r}: a PATN row is parsed by dptn_tf.data, which needs "
-                          "TensorFlow; give a photo or an OpenPose .json file") from None
+        raise ImportError(
+            f"--pose {spec!r}: a PATN row is parsed by dptn_tf.data, which needs "
+            "TensorFlow; give a photo or an OpenPose .json file"
+        ) from None
     return parse_keypoints(fields[-2], fields[-1], where="--pose").astype(np.float64)
 
 

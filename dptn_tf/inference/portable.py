@@ -29,9 +29,11 @@ class _LiteRT:
 
         interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
         self.runner = interpreter.get_signature_runner("serving_default")
-        self.shapes = {name: tuple(details["shape"]) for details in (
-            self.runner.get_input_details(), self.runner.get_output_details())
-            for name, details in details.items()}
+        self.shapes = {
+            name: tuple(details["shape"])
+            for details in (self.runner.get_input_details(), self.runner.get_output_details())
+            for name, details in details.items()
+        }
 
     def __call__(self, inputs: dict) -> dict:
         return self.runner(**inputs)
@@ -47,10 +49,13 @@ class _OnnxRuntime:
         options.intra_op_num_threads = num_threads or 0  # 0: onnxruntime's choice
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only
-        self.session = onnxruntime.InferenceSession(str(path), options,
-                                                    providers=["CPUExecutionProvider"])
-        self.shapes = {node.name: tuple(node.shape) for node in (
-            *self.session.get_inputs(), *self.session.get_outputs())}
+        self.session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+        self.shapes = {
+            node.name: tuple(node.shape)
+            for node in (*self.session.get_inputs(), *self.session.get_outputs())
+        }
 
     def __call__(self, inputs: dict) -> dict:
         return dict(zip(OUTPUTS, self.session.run(list(OUTPUTS), inputs)))
@@ -67,8 +72,10 @@ class PortableModel:
     def __init__(self, path: str | os.PathLike, num_threads: int | None = None):
         path = Path(path)
         if path.suffix not in RUNTIMES:
-            raise ValueError(f"{path}: expected a .tflite or .onnx export "
-                             "(export_savedmodel.py --format tflite|onnx)")
+            raise ValueError(
+                f"{path}: expected a .tflite or .onnx export "
+                "(export_savedmodel.py --format tflite|onnx)"
+            )
         if not path.is_file():
             raise FileNotFoundError(f"{path}: file not found")
         runtime = _LiteRT if path.suffix == ".tflite" else _OnnxRuntime
@@ -76,12 +83,15 @@ class PortableModel:
             self.runtime = runtime(path, num_threads)
         except ImportError:
             extra = "lite" if path.suffix == ".tflite" else "onnx"
-            raise ImportError(f"{path} runs on {RUNTIMES[path.suffix]}: "
-                              f'pip install "dptn-tf[{extra}]"') from None
+            raise ImportError(
+                f'{path} runs on {RUNTIMES[path.suffix]}: pip install "dptn-tf[{extra}]"'
+            ) from None
         shapes = self.runtime.shapes
         if sorted(shapes) != sorted(INPUTS + OUTPUTS):
-            raise ValueError(f"{path}: not a DPTN export (inputs and outputs {sorted(shapes)}, "
-                             f"expected {sorted(INPUTS + OUTPUTS)})")
+            raise ValueError(
+                f"{path}: not a DPTN export (inputs and outputs {sorted(shapes)}, "
+                f"expected {sorted(INPUTS + OUTPUTS)})"
+            )
         self.path = path
         self.load_size = tuple(int(s) for s in shapes["source_image"][1:3])
         self.frame = tuple(int(s) for s in shapes["image"][1:3])
@@ -91,11 +101,15 @@ class PortableModel:
         {"image": uint8 at the frame, "generated_target": float32 in [-1, 1] at `load_size`}."""
         source_image = np.asarray(source_image)
         if source_image.shape != (*self.load_size, 3) or source_image.dtype != np.uint8:
-            raise ValueError(f"source image: expected uint8 {(*self.load_size, 3)}, got "
-                             f"{source_image.dtype} {source_image.shape}")
+            raise ValueError(
+                f"source image: expected uint8 {(*self.load_size, 3)}, got "
+                f"{source_image.dtype} {source_image.shape}"
+            )
         inputs = {"source_image": source_image[np.newaxis]}
-        for name, keypoints in (("source_keypoints", source_keypoints),
-                                ("target_keypoints", target_keypoints)):
+        for name, keypoints in (
+            ("source_keypoints", source_keypoints),
+            ("target_keypoints", target_keypoints),
+        ):
             inputs[name] = check_keypoints(keypoints, self.frame, name)[np.newaxis]
         return {name: output[0] for name, output in self.runtime(inputs).items()}
 
@@ -108,5 +122,4 @@ class PortableModel:
         source = Window(0, 0, *crop.shape[:2]).keypoints_in(source_keypoints, self.frame)
         # A joint on the crop's edge may land a rounding past the frame's.
         source = np.where(source == MISSING, MISSING, np.clip(source, 0, self.frame))
-        return self.generate(resize_uint8(crop, self.load_size), source,
-                             target_keypoints)["image"]
+        return self.generate(resize_uint8(crop, self.load_size), source, target_keypoints)["image"]

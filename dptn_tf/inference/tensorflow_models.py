@@ -39,7 +39,8 @@ class GeneratorModel:
                 raise FileNotFoundError(
                     f"{config_path}: not found, and {path} records no frame; give --config, "
                     "the YAML the generator was trained with (e.g. configs/fashion.yaml), or "
-                    "convert the checkpoint with --dataset or --frame")
+                    "convert the checkpoint with --dataset or --frame"
+                )
             self.data, self.config_path = load_config(config_path, overrides).data, config_path
         self.frame = tuple(self.data.old_size)
         self.generator = as_inference_generator(generator)
@@ -54,10 +55,12 @@ class GeneratorModel:
         load_size, sigma = tuple(self.data.load_size), self.data.sigma
         return {
             "source_image": to_network_input(crop, load_size)[tf.newaxis],
-            "source_pose": keypoints_to_heatmaps(source_keypoints[np.newaxis], crop.shape[:2],
-                                                 load_size, sigma),
-            "target_pose": keypoints_to_heatmaps(target_keypoints[np.newaxis], self.frame,
-                                                 load_size, sigma),
+            "source_pose": keypoints_to_heatmaps(
+                source_keypoints[np.newaxis], crop.shape[:2], load_size, sigma
+            ),
+            "target_pose": keypoints_to_heatmaps(
+                target_keypoints[np.newaxis], self.frame, load_size, sigma
+            ),
         }
 
     def __call__(self, crop, source_keypoints, target_keypoints) -> np.ndarray:
@@ -70,8 +73,9 @@ class SavedModel:
 
     def __init__(self, path: Path):
         if not (path / "saved_model.pb").is_file():
-            raise FileNotFoundError(f"{path}: no saved_model.pb (give a version folder, e.g. "
-                                    "exports/dptn/1)")
+            raise FileNotFoundError(
+                f"{path}: no saved_model.pb (give a version folder, e.g. exports/dptn/1)"
+            )
         self.serve = tf.saved_model.load(str(path)).signatures["serving_default"]
         self.frame = tuple(self.serve.structured_outputs["image"].shape[1:3])
 
@@ -79,12 +83,12 @@ class SavedModel:
         outputs = self.serve(
             source_image=tf.constant([tf.io.encode_png(crop).numpy()]),
             source_keypoints=tf.constant(source_keypoints[np.newaxis], tf.float32),
-            target_keypoints=tf.constant(target_keypoints[np.newaxis], tf.float32))
+            target_keypoints=tf.constant(target_keypoints[np.newaxis], tf.float32),
+        )
         return outputs["image"][0].numpy()
 
 
-def attention_in_source(model: GeneratorModel, photo, source_keypoints, pose,
-                        point) -> np.ndarray:
+def attention_in_source(model: GeneratorModel, photo, source_keypoints, pose, point) -> np.ndarray:
     """Where the last TTB looks in the source for `point` `(y, x)` of `transfer_found`'s image:
     the source crop at the network's input size, tinted red where the attention is high."""
     window = person_window(source_keypoints, model.frame, photo.shape[:2])
@@ -93,7 +97,10 @@ def attention_in_source(model: GeneratorModel, photo, source_keypoints, pose,
     rows, cols = window.within(photo.shape[:2])
     load_size = tuple(model.data.load_size)
     in_window = np.add(point, (rows.start, cols.start))
-    target = np.clip(in_window * np.divide(load_size, (window.height, window.width)), 0,
-                     np.subtract(load_size, 1))
+    target = np.clip(
+        in_window * np.divide(load_size, (window.height, window.width)),
+        0,
+        np.subtract(load_size, 1),
+    )
     heatmap = point_attention(cross_attention(model.generator, inputs)[0], [target], load_size)
     return overlay(resize_uint8(crop, load_size), heatmap[0])

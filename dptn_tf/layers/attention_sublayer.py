@@ -29,10 +29,13 @@ class AttentionSublayer(keras.layers.Layer):
     def build(self, query_shape, value_shape, key_shape):
         model_dim = query_shape[-1]
         if model_dim % self.num_heads:
-            raise ValueError(f"{self.name}: token width {model_dim} is not divisible by "
-                             f"num_heads={self.num_heads}")
+            raise ValueError(
+                f"{self.name}: token width {model_dim} is not divisible by "
+                f"num_heads={self.num_heads}"
+            )
         self.attention = keras.layers.MultiHeadAttention(
-            self.num_heads, model_dim // self.num_heads, name="attention", dtype=self.dtype_policy)
+            self.num_heads, model_dim // self.num_heads, name="attention", dtype=self.dtype_policy
+        )
         self.attention.build(query_shape, value_shape, key_shape)
         self.norm = InstanceNormalization(self.epsilon, name="norm", dtype=self.dtype_policy)
         self.norm.build(query_shape)

@@ -36,11 +36,17 @@ class ContextAugmentBlock(keras.layers.Layer):
         self.epsilon = epsilon
 
     def build(self, tokens_shape):
-        self.self_attention = AttentionSublayer(self.num_heads, self.epsilon,
-                                                name="self_attention", dtype=self.dtype_policy)
+        self.self_attention = AttentionSublayer(
+            self.num_heads, self.epsilon, name="self_attention", dtype=self.dtype_policy
+        )
         self.self_attention.build(tokens_shape, tokens_shape, tokens_shape)
-        self.feedforward = FeedForward(self.feedforward_dim, self.negative_slope, self.epsilon,
-                                       name="feedforward", dtype=self.dtype_policy)
+        self.feedforward = FeedForward(
+            self.feedforward_dim,
+            self.negative_slope,
+            self.epsilon,
+            name="feedforward",
+            dtype=self.dtype_policy,
+        )
         self.feedforward.build(tokens_shape)
 
     def call(self, tokens, return_attention_scores=False):
@@ -52,6 +58,10 @@ class ContextAugmentBlock(keras.layers.Layer):
         return tokens_shape
 
     def get_config(self):
-        return {**super().get_config(), "num_heads": self.num_heads,
-                "feedforward_dim": self.feedforward_dim,
-                "negative_slope": self.negative_slope, "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "feedforward_dim": self.feedforward_dim,
+            "negative_slope": self.negative_slope,
+            "epsilon": self.epsilon,
+        }

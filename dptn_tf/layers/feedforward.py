@@ -41,5 +41,9 @@ class FeedForward(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "hidden_dim": self.hidden_dim,
-                "negative_slope": self.negative_slope, "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "hidden_dim": self.hidden_dim,
+            "negative_slope": self.negative_slope,
+            "epsilon": self.epsilon,
+        }

@@ -31,5 +31,9 @@ class ImageFrame(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "load_size": list(self.load_size),
-                "old_size": list(self.old_size), "sigma": self.sigma}
+        return {
+            **super().get_config(),
+            "load_size": list(self.load_size),
+            "old_size": list(self.old_size),
+            "sigma": self.sigma,
+        }

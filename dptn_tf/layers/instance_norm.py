@@ -33,8 +33,9 @@ class InstanceNormalization(keras.layers.Layer):
     def __init__(self, epsilon=1e-5, precision="float32", **kwargs):
         super().__init__(**kwargs)
         if precision not in ("float32", "float64"):
-            raise ValueError(f"{self.name}: precision must be 'float32' or 'float64', "
-                             f"got {precision!r}")
+            raise ValueError(
+                f"{self.name}: precision must be 'float32' or 'float64', got {precision!r}"
+            )
         self.epsilon = epsilon
         self.precision = precision
 
@@ -55,8 +56,10 @@ class InstanceNormalization(keras.layers.Layer):
         batch, channels = shape[0], x.shape[-1]
         # [B, positions, C] -> [positions, B, C] -> one "image" of positions x (B * C) channels;
         # for B = 1 the transposes only relabel axes and copy nothing.
-        stacked = tf.reshape(tf.transpose(tf.reshape(x, [batch, -1, channels]), [1, 0, 2]),
-                             [1, -1, 1, batch * channels])
+        stacked = tf.reshape(
+            tf.transpose(tf.reshape(x, [batch, -1, channels]), [1, 0, 2]),
+            [1, -1, 1, batch * channels],
+        )
         normalized = tf.raw_ops.FusedBatchNormV3(
             x=stacked,
             scale=tf.tile(tf.cast(self.gamma, tf.float32), [batch]),
@@ -88,8 +91,11 @@ def float32_norms(model: keras.Model):
     """Within the block, `model`'s float64 norms compute in float32: trace it there for a
     runtime without float64 kernels (LiteRT). float64 is for the gradients of training; a
     forward pass differs by float32 rounding only."""
-    norms = [layer for layer in all_layers(model)
-             if isinstance(layer, InstanceNormalization) and layer.precision == "float64"]
+    norms = [
+        layer
+        for layer in all_layers(model)
+        if isinstance(layer, InstanceNormalization) and layer.precision == "float64"
+    ]
     for norm in norms:
         norm.precision = "float32"
     try:

@@ -31,8 +31,9 @@ class PoseTransformerModule(keras.layers.Layer):
     Reference: Zhang et al., CVPR 2022, Sec. 3.2, Fig. 3.
     """
 
-    def __init__(self, num_heads=2, num_cabs=2, num_ttbs=2, negative_slope=0.1, epsilon=1e-5,
-                 **kwargs):
+    def __init__(
+        self, num_heads=2, num_cabs=2, num_ttbs=2, negative_slope=0.1, epsilon=1e-5, **kwargs
+    ):
         super().__init__(**kwargs)
         self.num_heads = num_heads
         self.num_cabs = num_cabs
@@ -42,8 +43,12 @@ class PoseTransformerModule(keras.layers.Layer):
 
     def build(self, source_to_source_shape, source_to_target_shape, source_shape):
         tokens_shape = (source_to_source_shape[0], None, source_to_source_shape[-1])
-        block_args = dict(num_heads=self.num_heads, negative_slope=self.negative_slope,
-                          epsilon=self.epsilon, dtype=self.dtype_policy)
+        block_args = dict(
+            num_heads=self.num_heads,
+            negative_slope=self.negative_slope,
+            epsilon=self.epsilon,
+            dtype=self.dtype_policy,
+        )
         self.context_augment_blocks = []
         for i in range(self.num_cabs):
             block = ContextAugmentBlock(name=f"context_augment_block_{i}", **block_args)
@@ -55,8 +60,9 @@ class PoseTransformerModule(keras.layers.Layer):
             block.build(tokens_shape, tokens_shape, tokens_shape)
             self.texture_transfer_blocks.append(block)
         # Right after the last TTB's norm: see InstanceNormalization's `precision`.
-        self.output_norm = InstanceNormalization(self.epsilon, precision="float64",
-                                                 name="output_norm", dtype=self.dtype_policy)
+        self.output_norm = InstanceNormalization(
+            self.epsilon, precision="float64", name="output_norm", dtype=self.dtype_policy
+        )
         self.output_norm.build(tokens_shape)
 
     def call(self, source_to_source, source_to_target, source, return_attention_scores=False):
@@ -70,7 +76,8 @@ class PoseTransformerModule(keras.layers.Layer):
         memory = tokens(source_to_source)
         for block in self.context_augment_blocks:
             memory, scores[f"{block.name}/self_attention"] = block(
-                memory, return_attention_scores=True)
+                memory, return_attention_scores=True
+            )
         value = tokens(source)
         target = tokens(source_to_target)
         for block in self.texture_transfer_blocks:
@@ -83,11 +90,17 @@ class PoseTransformerModule(keras.layers.Layer):
             return output, scores
         return output
 
-    def compute_output_shape(self, source_to_source_shape, source_to_target_shape=None,
-                             source_shape=None):
+    def compute_output_shape(
+        self, source_to_source_shape, source_to_target_shape=None, source_shape=None
+    ):
         return source_to_source_shape
 
     def get_config(self):
-        return {**super().get_config(), "num_heads": self.num_heads, "num_cabs": self.num_cabs,
-                "num_ttbs": self.num_ttbs, "negative_slope": self.negative_slope,
-                "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "num_cabs": self.num_cabs,
+            "num_ttbs": self.num_ttbs,
+            "negative_slope": self.negative_slope,
+            "epsilon": self.epsilon,
+        }

@@ -32,8 +32,17 @@ class SpectralNormConv2D(keras.layers.Layer):
         epsilon: floor of vector norms in the power iteration.
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding=0, use_bias=True,
-                 power_iterations=1, epsilon=1e-12, **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding=0,
+        use_bias=True,
+        power_iterations=1,
+        epsilon=1e-12,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.filters = filters
         self.kernel_size = kernel_size
@@ -46,15 +55,29 @@ class SpectralNormConv2D(keras.layers.Layer):
     def build(self, input_shape):
         in_channels = input_shape[-1]
         k = self.kernel_size
-        self.kernel = self.add_weight(shape=(k, k, in_channels, self.filters),
-                                      initializer="glorot_uniform", name="kernel")
-        self.bias = (self.add_weight(shape=(self.filters,), initializer="zeros", name="bias")
-                     if self.use_bias else None)
+        self.kernel = self.add_weight(
+            shape=(k, k, in_channels, self.filters), initializer="glorot_uniform", name="kernel"
+        )
+        self.bias = (
+            self.add_weight(shape=(self.filters,), initializer="zeros", name="bias")
+            if self.use_bias
+            else None
+        )
         # Only the first replica's iteration is kept, as with PyTorch's DataParallel buffers.
-        self.u = self.add_weight(shape=(self.filters,), initializer="random_normal",
-                                 trainable=False, aggregation="only_first_replica", name="u")
-        self.v = self.add_weight(shape=(in_channels * k * k,), initializer="random_normal",
-                                 trainable=False, aggregation="only_first_replica", name="v")
+        self.u = self.add_weight(
+            shape=(self.filters,),
+            initializer="random_normal",
+            trainable=False,
+            aggregation="only_first_replica",
+            name="u",
+        )
+        self.v = self.add_weight(
+            shape=(in_channels * k * k,),
+            initializer="random_normal",
+            trainable=False,
+            aggregation="only_first_replica",
+            name="v",
+        )
         self.u.assign(_l2_normalize(self.u, self.epsilon))
         self.v.assign(_l2_normalize(self.v, self.epsilon))
 

@@ -38,21 +38,30 @@ class TextureTransferBlock(keras.layers.Layer):
 
     def build(self, target_shape, memory_shape, value_shape):
         policy = self.dtype_policy
-        self.self_attention = AttentionSublayer(self.num_heads, self.epsilon,
-                                                name="self_attention", dtype=policy)
+        self.self_attention = AttentionSublayer(
+            self.num_heads, self.epsilon, name="self_attention", dtype=policy
+        )
         self.self_attention.build(target_shape, target_shape, target_shape)
-        self.cross_attention = AttentionSublayer(self.num_heads, self.epsilon,
-                                                 name="cross_attention", dtype=policy)
+        self.cross_attention = AttentionSublayer(
+            self.num_heads, self.epsilon, name="cross_attention", dtype=policy
+        )
         self.cross_attention.build(target_shape, value_shape, memory_shape)
-        self.feedforward = FeedForward(self.feedforward_dim, self.negative_slope, self.epsilon,
-                                       name="feedforward", dtype=policy)
+        self.feedforward = FeedForward(
+            self.feedforward_dim,
+            self.negative_slope,
+            self.epsilon,
+            name="feedforward",
+            dtype=policy,
+        )
         self.feedforward.build(target_shape)
 
     def call(self, target, memory, value, return_attention_scores=False):
-        target, self_scores = self.self_attention(target, target, target,
-                                                  return_attention_scores=True)
-        target, cross_scores = self.cross_attention(target, value, memory,
-                                                    return_attention_scores=True)
+        target, self_scores = self.self_attention(
+            target, target, target, return_attention_scores=True
+        )
+        target, cross_scores = self.cross_attention(
+            target, value, memory, return_attention_scores=True
+        )
         target = self.feedforward(target)
         if return_attention_scores:
             return target, {"self_attention": self_scores, "cross_attention": cross_scores}
@@ -62,6 +71,10 @@ class TextureTransferBlock(keras.layers.Layer):
         return target_shape
 
     def get_config(self):
-        return {**super().get_config(), "num_heads": self.num_heads,
-                "feedforward_dim": self.feedforward_dim,
-                "negative_slope": self.negative_slope, "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "feedforward_dim": self.feedforward_dim,
+            "negative_slope": self.negative_slope,
+            "epsilon": self.epsilon,
+        }

@@ -112,7 +112,8 @@ def score_pairs(
             if masks is not None:
                 mask = masks[start : start + _CHUNK]
                 masked = lpips_model.predict_on_batch(
-                    [signed_generated * mask, signed_truth * mask])
+                    [signed_generated * mask, signed_truth * mask]
+                )
                 scores["masked_lpips"].extend(masked.tolist())
         progress.add(len(generated))
     return scores
@@ -120,8 +121,10 @@ def score_pairs(
 
 def metric_weight_files(fid_weights: str = "torchvision") -> dict[str, tuple]:
     """The weight files each network metric needs (`weight_files.WeightFile`s)."""
-    return {"lpips": (weight_files.ALEXNET, weight_files.LPIPS_ALEX_LINEAR),
-            "fid": (VARIANTS[fid_weights][0],)}
+    return {
+        "lpips": (weight_files.ALEXNET, weight_files.LPIPS_ALEX_LINEAR),
+        "fid": (VARIANTS[fid_weights][0],),
+    }
 
 
 def missing_weight_files(fid_weights: str = "torchvision", weights_dir=None) -> dict[str, list]:
@@ -142,12 +145,15 @@ def missing_weights_message(missing: dict[str, list[dict]], weights_dir=None) ->
     lines = ["metrics skipped for want of weight files (nothing is downloaded at run time):"]
     for metric, files in missing.items():
         for file in files:
-            lines.append(f"  {metric}: {file['file']} ({file['description']})\n"
-                         f"      from {file['url']}")
+            lines.append(
+                f"  {metric}: {file['file']} ({file['description']})\n      from {file['url']}"
+            )
     folders = weight_files.search_folders(weights_dir)
     lines.append("searched: " + ", ".join(str(f) for f in folders))
-    lines.append(f"copy them into the first folder (choose it with --weights-dir or "
-                 f"${weight_files.WEIGHTS_DIR_ENV}) and run again")
+    lines.append(
+        f"copy them into the first folder (choose it with --weights-dir or "
+        f"${weight_files.WEIGHTS_DIR_ENV}) and run again"
+    )
     return "\n".join(lines)
 
 
@@ -174,11 +180,16 @@ def evaluate(
     missing = missing_weight_files(fid_weights, weights_dir)
     lpips_model, lpips_files = (None, ()) if "lpips" in missing else load_lpips(weights_dir)
     inception, inception_file = (
-        (None, None) if "fid" in missing else load_inception_v3(fid_weights, weights_dir))
+        (None, None) if "fid" in missing else load_inception_v3(fid_weights, weights_dir)
+    )
 
     phases = 1 + (inception is not None)
-    _announce(verbose, f"[1/{phases}] SSIM, ssim_256, PSNR, L1, MAE"
-              + (", LPIPS" if lpips_model is not None else "") + f" of {len(pairs)} pairs")
+    _announce(
+        verbose,
+        f"[1/{phases}] SSIM, ssim_256, PSNR, L1, MAE"
+        + (", LPIPS" if lpips_model is not None else "")
+        + f" of {len(pairs)} pairs",
+    )
     scores = score_pairs(pairs, dataset, lpips_model, annotations, verbose)
     images = {"pairs": len(pairs)}
     if "masked_lpips" in scores:
@@ -188,8 +199,11 @@ def evaluate(
 
     cache_file = None
     if inception is not None:
-        _announce(verbose, f"[2/{phases}] FID: InceptionV3 features of the real images in "
-                  f"{fid_real_dir} (cached after the first run), then of the generated ones")
+        _announce(
+            verbose,
+            f"[2/{phases}] FID: InceptionV3 features of the real images in "
+            f"{fid_real_dir} (cached after the first run), then of the generated ones",
+        )
         real, cache_file = fid.cached_folder_statistics(
             inception, fid_real_dir, inception_file, stats_cache_dir, verbose=verbose
         )
@@ -210,9 +224,9 @@ def evaluate(
             "lpips": [str(f) for f in lpips_files],
         },
         "missing_weights": {
-            metric: [{"file": f.pattern, "description": f.description, "url": f.url}
-                     for f in files]
-            for metric, files in missing.items()},
+            metric: [{"file": f.pattern, "description": f.description, "url": f.url} for f in files]
+            for metric, files in missing.items()
+        },
         "fid_real_statistics": None if cache_file is None else str(cache_file),
         "paper": PAPER_RESULTS[dataset],
     }

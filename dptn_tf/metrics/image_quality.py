@@ -110,7 +110,8 @@ def _mean_ssim(x, y, data_range, local_means, window: int, sample_covariance: bo
         var_y = norm * (yy - mu_y * mu_y)
         cov = norm * (xy - mu_x * mu_y)
         index = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
-            (mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2))
+            (mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2)
+        )
         total += index.mean()
     return total / x.shape[2]
 
@@ -118,10 +119,13 @@ def _mean_ssim(x, y, data_range, local_means, window: int, sample_covariance: bo
 def ssim(generated, ground_truth) -> np.ndarray:
     """SSIM with the 51 x 51 uniform window and data range 1 (the paper's SSIM)."""
     x, y = _as_pair(generated, ground_truth)
+
     def box(maps):
         return _box_means(maps, SSIM_WINDOW)
-    return np.array([_mean_ssim(a, b, 1.0, box, SSIM_WINDOW, sample_covariance=True)
-                     for a, b in zip(x, y)])
+
+    return np.array(
+        [_mean_ssim(a, b, 1.0, box, SSIM_WINDOW, sample_covariance=True) for a, b in zip(x, y)]
+    )
 
 
 def ssim_256(generated, ground_truth) -> np.ndarray:
@@ -129,8 +133,12 @@ def ssim_256(generated, ground_truth) -> np.ndarray:
     x, y = _as_pair(generated, ground_truth)
     x, y = 255.0 * x, 255.0 * y
     window = 2 * int(_GAUSSIAN_TRUNCATE * _GAUSSIAN_SIGMA + 0.5) + 1
-    return np.array([_mean_ssim(a, b, a.max() - a.min(), _gaussian_means, window,
-                                sample_covariance=False) for a, b in zip(x, y)])
+    return np.array(
+        [
+            _mean_ssim(a, b, a.max() - a.min(), _gaussian_means, window, sample_covariance=False)
+            for a, b in zip(x, y)
+        ]
+    )
 
 
 def psnr(generated, ground_truth, data_range: float = 1.0) -> np.ndarray:

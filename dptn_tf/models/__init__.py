@@ -7,11 +7,11 @@ from dptn_tf.models.decoder import build_decoder
 from dptn_tf.models.discriminator import build_discriminator
 from dptn_tf.models.encoders import build_shared_encoder, build_source_encoder
 from dptn_tf.models.generator import (
-                                      INPUT_NAMES,
-                                      build_generator,
-                                      frame_of,
-                                      generator_parts,
-                                      inference_generator,
+    INPUT_NAMES,
+    build_generator,
+    frame_of,
+    generator_parts,
+    inference_generator,
 )
 
 __all__ = [

@@ -6,8 +6,9 @@ from dptn_tf.config import ModelConfig
 from dptn_tf.layers import SpectralNormConv2D
 
 
-def _residual_down_block(x, filters: int, hidden: int, config: ModelConfig, name: str,
-                         preactivate: bool):
+def _residual_down_block(
+    x, filters: int, hidden: int, config: ModelConfig, name: str, preactivate: bool
+):
     """`[act,] SNconv3x3, act, SNconv4x4/2` plus `avgpool2, SNconv1x1` shortcut."""
     act = lambda suffix: keras.layers.LeakyReLU(config.negative_slope, name=f"{name}_{suffix}")  # noqa: E731
     y = act("act1")(x) if preactivate else x
@@ -32,8 +33,9 @@ def build_discriminator(config: ModelConfig | None = None) -> keras.Model:
     mult = 1
     for i in range(config.dis_layers - 1):
         mult_prev, mult = mult, min(2 ** (i + 1), config.dis_img_f // ndf)
-        x = _residual_down_block(x, ndf * mult, ndf * mult_prev, config, f"encoder{i}",
-                                 preactivate=True)
+        x = _residual_down_block(
+            x, ndf * mult, ndf * mult_prev, config, f"encoder{i}", preactivate=True
+        )
     x = keras.layers.LeakyReLU(config.negative_slope, name="head_act")(x)
     scores = SpectralNormConv2D(1, 1, name="head_conv", dtype="float32")(x)
     return keras.Model(image, scores, name="dptn_discriminator")

@@ -20,13 +20,21 @@ INPUT_NAMES = ("source_image", "source_pose", "target_pose")
 
 def _inputs(image_channels: int, pose_channels: int) -> dict:
     """Named NHWC inputs of any batch size, height and width (H and W divisible by 8)."""
-    channels = {"source_image": image_channels, "source_pose": pose_channels,
-                "target_pose": pose_channels}
+    channels = {
+        "source_image": image_channels,
+        "source_pose": pose_channels,
+        "target_pose": pose_channels,
+    }
     return {name: keras.Input((None, None, c), name=name) for name, c in channels.items()}
 
 
-def _assemble(parts: dict, inputs: dict, with_source_reconstruction: bool, name: str,
-              frame: DataConfig | None = None):
+def _assemble(
+    parts: dict,
+    inputs: dict,
+    with_source_reconstruction: bool,
+    name: str,
+    frame: DataConfig | None = None,
+):
     """Both tasks' inputs go through the shared encoder as one batch of 2B, and in training both
     tasks' features through the decoder as one batch: per sample the same arithmetic as two
     calls, in larger matrix products (10-20% faster on a CPU at batch 1). Without a PTM
@@ -41,8 +49,7 @@ def _assemble(parts: dict, inputs: dict, with_source_reconstruction: bool, name:
         return keras.Model(inputs, parts["decoder"](f_st), name=name)
     source_to_source = keras.layers.Concatenate(name="source_to_source_input")([x_s, p_s, p_s])
     source_to_target = keras.layers.Concatenate(name="source_to_target_input")([x_s, p_s, p_t])
-    both = keras.layers.Concatenate(axis=0, name="both_tasks")([source_to_source,
-                                                                 source_to_target])
+    both = keras.layers.Concatenate(axis=0, name="both_tasks")([source_to_source, source_to_target])
     f_ss, f_st = BatchSplit(2, name="split_tasks")(parts["shared_encoder"](both))
     if pose_transformer is not None:
         f_st = pose_transformer(f_ss, f_st, parts["source_encoder"](x_s))
@@ -63,9 +70,13 @@ def build_generator(config: ModelConfig | None = None) -> keras.Model:
     if config.pose_transformer:
         parts["source_encoder"] = build_source_encoder(config)
         parts["pose_transformer"] = PoseTransformerModule(
-            num_heads=config.nhead, num_cabs=config.num_cabs, num_ttbs=config.num_ttbs,
-            negative_slope=config.negative_slope, epsilon=config.norm_epsilon,
-            name="pose_transformer")
+            num_heads=config.nhead,
+            num_cabs=config.num_cabs,
+            num_ttbs=config.num_ttbs,
+            negative_slope=config.negative_slope,
+            epsilon=config.norm_epsilon,
+            name="pose_transformer",
+        )
     parts["decoder"] = build_decoder(config)
     inputs = _inputs(config.image_channels, config.pose_channels)
     return _assemble(parts, inputs, with_source_reconstruction=True, name="dptn_training_generator")
@@ -84,11 +95,13 @@ def inference_generator(generator: keras.Model, frame: DataConfig | None = None)
     `.keras` file); without, the frame `generator` records, if any, is kept.
     """
     parts = generator_parts(generator)
-    inputs = _inputs(generator.input["source_image"].shape[-1],
-                     generator.input["source_pose"].shape[-1])
+    inputs = _inputs(
+        generator.input["source_image"].shape[-1], generator.input["source_pose"].shape[-1]
+    )
     frame = frame or frame_of(generator)
-    return _assemble(parts, inputs, with_source_reconstruction=False, name="dptn_generator",
-                     frame=frame)
+    return _assemble(
+        parts, inputs, with_source_reconstruction=False, name="dptn_generator", frame=frame
+    )
 
 
 def frame_of(generator: keras.Model) -> DataConfig | None:

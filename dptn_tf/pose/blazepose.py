@@ -100,8 +100,9 @@ class RotatedRect:
         u = (points[..., 1] - 0.5) * self.width
         v = (points[..., 0] - 0.5) * self.height
         cos, sin = math.cos(self.rotation), math.sin(self.rotation)
-        return np.stack([self.center_y + sin * u + cos * v, self.center_x + cos * u - sin * v],
-                        axis=-1)
+        return np.stack(
+            [self.center_y + sin * u + cos * v, self.center_x + cos * u - sin * v], axis=-1
+        )
 
     def crop(self, image: np.ndarray, size: int, replicate_border: bool) -> np.ndarray:
         """float32 `[size, size, 3]` in [0, 1] of uint8 `image`; outside the photo its edge
@@ -136,8 +137,9 @@ def _load_interpreter(path, runtime: str, num_threads: int | None):
             from ai_edge_litert.interpreter import Interpreter as interpreter_class
         except ImportError:
             if runtime == "litert":
-                raise ImportError("runtime 'litert' needs ai-edge-litert: "
-                                  "pip install -e \".[keypoints]\"") from None
+                raise ImportError(
+                    "runtime 'litert' needs ai-edge-litert: pip install -e \".[keypoints]\""
+                ) from None
     if interpreter_class is None:
         import tensorflow as tf
 
@@ -173,8 +175,9 @@ def _by_shape(outputs, *shapes):
     for shape in shapes:
         matches = [o for o in outputs if o.shape == shape]
         if len(matches) != 1:
-            raise ValueError(f"expected one model output of shape {shape}, got "
-                             f"{[o.shape for o in outputs]}")
+            raise ValueError(
+                f"expected one model output of shape {shape}, got {[o.shape for o in outputs]}"
+            )
         picked.append(matches[0])
     return picked
 
@@ -183,8 +186,10 @@ def _iou(box, boxes):
     """Intersection over union of one `(ymin, xmin, ymax, xmax)` box with each of `boxes`."""
     low, high = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
     intersection = np.prod(np.clip(high - low, 0, None), axis=-1)
+
     def area(b):
         return np.prod(b[..., 2:] - b[..., :2], axis=-1)
+
     return intersection / np.maximum(area(box) + area(boxes) - intersection, 1e-12)
 
 
@@ -198,11 +203,16 @@ class BlazePose:
       num_threads: TF Lite's CPU threads (default: its own choice).
     """
 
-    def __init__(self, weights_dir: str | os.PathLike | None = None, runtime: str = "auto",
-                 num_threads: int | None = None):
+    def __init__(
+        self,
+        weights_dir: str | os.PathLike | None = None,
+        runtime: str = "auto",
+        num_threads: int | None = None,
+    ):
         self.detector = _Model(weight_files.BLAZEPOSE_DETECTOR, weights_dir, runtime, num_threads)
-        self.landmark_model = _Model(weight_files.BLAZEPOSE_LANDMARKS, weights_dir, runtime,
-                                     num_threads)
+        self.landmark_model = _Model(
+            weight_files.BLAZEPOSE_LANDMARKS, weights_dir, runtime, num_threads
+        )
         self.runtime = self.detector.runtime
         self._anchors = _detector_anchors()
 
@@ -212,13 +222,16 @@ class BlazePose:
         side = max(height, width)
         letterbox = RotatedRect(height / 2, width / 2, side, side)  # the photo, padded square
         tensor = letterbox.crop(image, DETECTOR_SIZE, replicate_border=False) * 2.0 - 1.0
-        raw, scores = _by_shape(self.detector(tensor), (len(self._anchors), 12),
-                                (len(self._anchors), 1))
+        raw, scores = _by_shape(
+            self.detector(tensor), (len(self._anchors), 12), (len(self._anchors), 1)
+        )
         scores = _sigmoid(np.clip(scores[:, 0], -100, 100))
         best = int(np.argmax(scores))
         if scores[best] < MIN_DETECTION_SCORE:
-            raise NoPersonFound(f"{name}: no person found (the detector's best score is "
-                                f"{scores[best]:.2f}, below {MIN_DETECTION_SCORE})")
+            raise NoPersonFound(
+                f"{name}: no person found (the detector's best score is "
+                f"{scores[best]:.2f}, below {MIN_DETECTION_SCORE})"
+            )
         # Offsets come as (x, y) pairs in tensor pixels: box centre, box size, then 4 keypoints.
         offsets = raw.reshape(-1, 6, 2)[..., ::-1] / DETECTOR_SIZE
         centres = offsets[:, 0] + self._anchors
@@ -243,20 +256,27 @@ class BlazePose:
         """
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8 or not image.size:
-            raise ValueError(f"{name}: expected a uint8 RGB image [H, W, 3], got "
-                             f"{image.dtype} {image.shape}")
+            raise ValueError(
+                f"{name}: expected a uint8 RGB image [H, W, 3], got {image.dtype} {image.shape}"
+            )
         region = self.body_region(image, name)
         crop = region.crop(image, LANDMARK_SIZE, replicate_border=True)
         raw, presence, heatmap = _by_shape(self.landmark_model(crop), (195,), (1,), (64, 64, 39))
         if presence[0] < MIN_PRESENCE:
-            raise NoPersonFound(f"{name}: no person found (the landmark model's presence "
-                                f"score is {presence[0]:.2f}, below {MIN_PRESENCE})")
+            raise NoPersonFound(
+                f"{name}: no person found (the landmark model's presence "
+                f"score is {presence[0]:.2f}, below {MIN_PRESENCE})"
+            )
         raw = raw.reshape(-1, 5)  # x, y, z, visibility, presence per landmark, in crop pixels
         points = _refine_on_heatmap(raw[:, 1::-1] / LANDMARK_SIZE, heatmap)
         return region.to_photo(points[:NUM_LANDMARKS]), _sigmoid(raw[:NUM_LANDMARKS, 3])
 
-    def keypoints(self, image: np.ndarray, visibility_threshold: float = VISIBILITY_THRESHOLD,
-                  name: str = "photo"):
+    def keypoints(
+        self,
+        image: np.ndarray,
+        visibility_threshold: float = VISIBILITY_THRESHOLD,
+        name: str = "photo",
+    ):
         """uint8 RGB `[H, W, 3]` -> float `[18, 2]` COCO-18 `(y, x)` in its pixels, -1 missing.
 
         A joint is missing when its visibility is below `visibility_threshold` or it lies
@@ -281,9 +301,9 @@ def _refine_on_heatmap(points, heatmap):
         if np.any(centre < 0) or np.any(centre >= cells):
             continue
         low, high = np.maximum(centre - half, 0), np.minimum(centre + half + 1, cells)
-        confidence = _sigmoid(heatmap[low[0]:high[0], low[1]:high[1], index])
+        confidence = _sigmoid(heatmap[low[0] : high[0], low[1] : high[1], index])
         if confidence.max() >= MIN_HEATMAP_CONFIDENCE:
-            rows, cols = np.mgrid[low[0]:high[0], low[1]:high[1]]
+            rows, cols = np.mgrid[low[0] : high[0], low[1] : high[1]]
             refined[index] = np.array([(rows * confidence).sum(), (cols * confidence).sum()])
             refined[index] /= confidence.sum() * cells
     return refined

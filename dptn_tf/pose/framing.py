@@ -44,8 +44,10 @@ class Window:
     def within(self, photo_size) -> tuple[slice, slice]:
         """The rows and columns of the window that are pixels of a photo of `photo_size`."""
         height, width = photo_size
-        return (slice(max(0, -self.top), min(self.height, height - self.top)),
-                slice(max(0, -self.left), min(self.width, width - self.left)))
+        return (
+            slice(max(0, -self.top), min(self.height, height - self.top)),
+            slice(max(0, -self.left), min(self.width, width - self.left)),
+        )
 
 
 def person_window(keypoints, frame_size, photo_size=None, margin: float = MARGIN) -> Window:
@@ -55,8 +57,10 @@ def person_window(keypoints, frame_size, photo_size=None, margin: float = MARGIN
     keypoints = np.asarray(keypoints, np.float64)
     present = keypoints[np.all(keypoints != MISSING, axis=-1)]
     if len(present) < 2 or np.all(np.ptp(present, axis=0) == 0):
-        raise ValueError(f"cannot frame a person from {len(present)} distinct joints; "
-                         "at least two distinct joints are needed")
+        raise ValueError(
+            f"cannot frame a person from {len(present)} distinct joints; "
+            "at least two distinct joints are needed"
+        )
     low, high = present.min(axis=0), present.max(axis=0)
     extent = (high - low) + 2 * margin * (high - low).max()
     aspect = frame_size[0] / frame_size[1]

@@ -28,8 +28,9 @@ def scale_keypoints(keypoints, old_size, load_size, dtype=tf.float64) -> tf.Tens
     return tf.where(missing, tf.constant(MISSING, tf.int32), scaled)  # the cast truncates
 
 
-def keypoints_to_heatmaps(keypoints, old_size, load_size, sigma: float = 6.0,
-                          dtype=tf.float64) -> tf.Tensor:
+def keypoints_to_heatmaps(
+    keypoints, old_size, load_size, sigma: float = 6.0, dtype=tf.float64
+) -> tf.Tensor:
     """Render keypoints as one Gaussian heatmap channel per joint.
 
     Args:

@@ -26,9 +26,11 @@ def openpose_to_coco18(pose_keypoints_2d) -> np.ndarray:
     -1 where the confidence is 0."""
     values = np.asarray(pose_keypoints_2d, np.float64)
     if values.ndim != 1 or len(values) not in (3 * NUM_JOINTS, 3 * BODY25_JOINTS):
-        raise ValueError(f"pose_keypoints_2d: expected {3 * NUM_JOINTS} (COCO-18) or "
-                         f"{3 * BODY25_JOINTS} (BODY_25) numbers, x, y, confidence per joint, "
-                         f"got shape {values.shape}")
+        raise ValueError(
+            f"pose_keypoints_2d: expected {3 * NUM_JOINTS} (COCO-18) or "
+            f"{3 * BODY25_JOINTS} (BODY_25) numbers, x, y, confidence per joint, "
+            f"got shape {values.shape}"
+        )
     joints = values.reshape(-1, 3)
     if len(joints) == BODY25_JOINTS:
         joints = joints[list(BODY25_TO_COCO18)]
@@ -47,11 +49,13 @@ def read_openpose_json(path) -> np.ndarray:
         people = json.loads(path.read_text())["people"]
         poses = [person["pose_keypoints_2d"] for person in people]
     except (json.JSONDecodeError, KeyError, TypeError):
-        raise ValueError(f"{path}: not an OpenPose JSON file (expected {{\"people\": "
-                         f"[{{\"pose_keypoints_2d\": [...]}}, ...]}})") from None
+        raise ValueError(
+            f'{path}: not an OpenPose JSON file (expected {{"people": '
+            f'[{{"pose_keypoints_2d": [...]}}, ...]}})'
+        ) from None
     poses = [pose for pose in poses if pose]  # OpenPose writes [] for an empty person slot
     if not poses:
-        raise NoPersonFound(f"{path}: no person found (OpenPose's \"people\" is empty)")
+        raise NoPersonFound(f'{path}: no person found (OpenPose\'s "people" is empty)')
     try:
         best = max(poses, key=lambda pose: float(np.sum(np.reshape(pose, (-1, 3))[:, 2])))
         return openpose_to_coco18(best)

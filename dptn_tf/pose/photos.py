@@ -23,8 +23,9 @@ MAX_PHOTO_PIXELS = 4096 * 4096
 ORIENTATION_TAG = 0x0112  # EXIF's Orientation; 1 is upright
 
 
-def read_photo(source: str | Path | bytes, name: str | None = None,
-               max_pixels: int = MAX_PHOTO_PIXELS) -> np.ndarray:
+def read_photo(
+    source: str | Path | bytes, name: str | None = None, max_pixels: int = MAX_PHOTO_PIXELS
+) -> np.ndarray:
     """A photo file (or its encoded bytes) -> uint8 `[H, W, 3]` RGB, upright as its EXIF says.
 
     Errors name the photo (`name`, else the path): FileNotFoundError for a missing file,
@@ -45,12 +46,19 @@ def read_photo(source: str | Path | bytes, name: str | None = None,
                 image = Image.open(stream)
                 width, height = image.size
                 if width * height > max_pixels:
-                    raise ValueError(f"{name}: {width}x{height} pixels is over the limit of "
-                                     f"{max_pixels} (W x H); scale the photo down")
+                    raise ValueError(
+                        f"{name}: {width}x{height} pixels is over the limit of "
+                        f"{max_pixels} (W x H); scale the photo down"
+                    )
                 image = ImageOps.exif_transpose(image)
                 return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
-            except (Image.UnidentifiedImageError, Image.DecompressionBombError,
-                    Image.DecompressionBombWarning, OSError, SyntaxError) as error:
+            except (
+                Image.UnidentifiedImageError,
+                Image.DecompressionBombError,
+                Image.DecompressionBombWarning,
+                OSError,
+                SyntaxError,
+            ) as error:
                 raise ValueError(f"{name}: not a readable image ({error})") from None
     finally:
         stream.close()

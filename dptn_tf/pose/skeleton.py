@@ -6,8 +6,9 @@ import numpy as np
 NUM_JOINTS = 18
 MISSING = -1
 # What every consumer of keypoints accepts (the serving graph checks it too, in TensorFlow).
-IN_FRAME_RULE = ("finite (y, x) pixels within {frame} (0 <= y <= H, 0 <= x <= W), or -1 for a "
-                 "missing joint")
+IN_FRAME_RULE = (
+    "finite (y, x) pixels within {frame} (0 <= y <= H, 0 <= x <= W), or -1 for a missing joint"
+)
 
 # Each side is the person's own. Joints 14-17 are OpenPose's REye, LEye, REar, LEar (the limbs
 # below join the right ear, 16, to the right shoulder, 2); PATN's label list calls them
@@ -43,14 +44,18 @@ def check_keypoints(keypoints, frame, name: str) -> np.ndarray:
     ValueError naming `name` and the joints at fault."""
     keypoints = np.asarray(keypoints, np.float32)
     if keypoints.shape != (NUM_JOINTS, 2):
-        raise ValueError(f"{name}: expected [{NUM_JOINTS}, 2] (y, x) keypoints, got shape "
-                         f"{keypoints.shape}")
+        raise ValueError(
+            f"{name}: expected [{NUM_JOINTS}, 2] (y, x) keypoints, got shape {keypoints.shape}"
+        )
     with np.errstate(invalid="ignore"):
         inside = np.all((keypoints >= 0) & (keypoints <= np.asarray(frame, np.float32)), axis=-1)
     valid = np.all(np.isfinite(keypoints), axis=-1) & (
-        np.any(keypoints == MISSING, axis=-1) | inside)
+        np.any(keypoints == MISSING, axis=-1) | inside
+    )
     if not valid.all():
         bad = np.flatnonzero(~valid)
-        raise ValueError(f"{name}: expected {IN_FRAME_RULE.format(frame=tuple(frame))}; not so "
-                         f"at joints {bad.tolist()}: {keypoints[bad].tolist()}")
+        raise ValueError(
+            f"{name}: expected {IN_FRAME_RULE.format(frame=tuple(frame))}; not so "
+            f"at joints {bad.tolist()}: {keypoints[bad].tolist()}"
+        )
     return keypoints

@@ -102,9 +102,11 @@ def _checked(tensors, *stages):
 
 
 def _require_non_empty(tensor, name: str) -> tf.Operation:
-    return tf.debugging.Assert(tf.shape(tensor)[0] > 0,
-                               [f"{name}: expected a batch of at least one, got an empty batch"],
-                               name=f"check_{name}_not_empty")
+    return tf.debugging.Assert(
+        tf.shape(tensor)[0] > 0,
+        [f"{name}: expected a batch of at least one, got an empty batch"],
+        name=f"check_{name}_not_empty",
+    )
 
 
 def _require_in_frame(keypoints, frames, name: str, frame: str) -> tf.Operation:
@@ -118,55 +120,83 @@ def _require_in_frame(keypoints, frames, name: str, frame: str) -> tf.Operation:
     bad = tf.where(tf.logical_not(tf.logical_and(finite, tf.logical_or(missing, inside))))
     return tf.debugging.Assert(
         tf.equal(tf.size(bad), 0),
-        [f"{name}: expected {IN_FRAME_RULE.format(frame=frame)}; not so at "
-         "[batch position, joint]", bad,
-         "values", tf.gather_nd(keypoints, bad)],
-        summarize=8, name=f"check_{name}_range")
+        [
+            f"{name}: expected {IN_FRAME_RULE.format(frame=frame)}; not so at "
+            "[batch position, joint]",
+            bad,
+            "values",
+            tf.gather_nd(keypoints, bad),
+        ],
+        summarize=8,
+        name=f"check_{name}_range",
+    )
 
 
-def _validate_serving_inputs(source_image, source_keypoints, target_keypoints, old_size,
-                             max_pixels: int):
+def _validate_serving_inputs(
+    source_image, source_keypoints, target_keypoints, old_size, max_pixels: int
+):
     """The inputs, checked, and each source image's `(H, W)` from its header."""
     names = ("source_image", "source_keypoints", "target_keypoints")
     keypoints = f"float32 [batch, {NUM_JOINTS}, 2] ((y, x) per joint, -1 if missing)"
 
     def shapes(image, source, target):
-        return [_require_shape(image, names[0], r"\d+",
-                               "a string vector [batch] of encoded JPEG or PNG images"),
-                _require_shape(source, names[1], rf"\d+,{NUM_JOINTS},2", keypoints),
-                _require_shape(target, names[2], rf"\d+,{NUM_JOINTS},2", keypoints)]
+        return [
+            _require_shape(
+                image, names[0], r"\d+", "a string vector [batch] of encoded JPEG or PNG images"
+            ),
+            _require_shape(source, names[1], rf"\d+,{NUM_JOINTS},2", keypoints),
+            _require_shape(target, names[2], rf"\d+,{NUM_JOINTS},2", keypoints),
+        ]
 
     def batch_sizes(*tensors):
-        return [_require_equal([tf.shape(t)[0] for t in tensors], names, "batch size"),
-                _require_non_empty(tensors[0], names[0])]
+        return [
+            _require_equal([tf.shape(t)[0] for t in tensors], names, "batch size"),
+            _require_non_empty(tensors[0], names[0]),
+        ]
 
     def formats(image, *_):
         def starts_with(magic):
             return tf.equal(tf.strings.substr(image, 0, len(magic)), magic)
-        is_image = tf.logical_or(starts_with(JPEG_MAGIC), starts_with(PNG_MAGIC))
-        return [tf.debugging.Assert(
-            tf.reduce_all(is_image),
-            ["source_image: expected encoded JPEG or PNG bytes; not an image at batch positions",
-             tf.where(tf.logical_not(is_image))[:, 0]],
-            name="check_source_image_format")]
 
-    image, source, target = _checked((source_image, source_keypoints, target_keypoints),
-                                     shapes, batch_sizes, formats)
-    sizes = tf.map_fn(encoded_image_size, image,
-                      fn_output_signature=tf.TensorSpec((2,), tf.int64))
+        is_image = tf.logical_or(starts_with(JPEG_MAGIC), starts_with(PNG_MAGIC))
+        return [
+            tf.debugging.Assert(
+                tf.reduce_all(is_image),
+                [
+                    "source_image: expected encoded JPEG or PNG bytes; not an image at batch "
+                    "positions",
+                    tf.where(tf.logical_not(is_image))[:, 0],
+                ],
+                name="check_source_image_format",
+            )
+        ]
+
+    image, source, target = _checked(
+        (source_image, source_keypoints, target_keypoints), shapes, batch_sizes, formats
+    )
+    sizes = tf.map_fn(encoded_image_size, image, fn_output_signature=tf.TensorSpec((2,), tf.int64))
 
     def pixels(image, source, target, sizes):
         too_large = tf.reduce_prod(sizes, axis=1) > max_pixels
-        return [tf.debugging.Assert(
-            tf.logical_not(tf.reduce_any(too_large)),
-            [f"source_image: expected at most {max_pixels} pixels per image (the export's "
-             "max_source_pixels); too large at batch positions", tf.where(too_large)[:, 0],
-             "(H, W)", tf.boolean_mask(sizes, too_large)],
-            name="check_source_image_pixels")]
+        return [
+            tf.debugging.Assert(
+                tf.logical_not(tf.reduce_any(too_large)),
+                [
+                    f"source_image: expected at most {max_pixels} pixels per image (the export's "
+                    "max_source_pixels); too large at batch positions",
+                    tf.where(too_large)[:, 0],
+                    "(H, W)",
+                    tf.boolean_mask(sizes, too_large),
+                ],
+                name="check_source_image_pixels",
+            )
+        ]
 
     def keypoint_ranges(image, source, target, sizes):
-        return [_require_in_frame(source, sizes, names[1], "its source image"),
-                _require_in_frame(target, old_size, names[2], f"the output frame {old_size}")]
+        return [
+            _require_in_frame(source, sizes, names[1], "its source image"),
+            _require_in_frame(target, old_size, names[2], f"the output frame {old_size}"),
+        ]
 
     return _checked((image, source, target, sizes), pixels, keypoint_ranges)
 
@@ -176,23 +206,36 @@ def _validate_generate_inputs(source_image, source_pose, target_pose):
     pose = f"float32 [batch, H, W, {NUM_JOINTS}] heatmaps"
 
     def shapes(image, source, target):
-        return [_require_shape(image, names[0], rf"\d+,\d+,\d+,{IMAGE_CHANNELS}",
-                               f"float32 [batch, H, W, {IMAGE_CHANNELS}] in [-1, 1]"),
-                _require_shape(source, names[1], rf"\d+,\d+,\d+,{NUM_JOINTS}", pose),
-                _require_shape(target, names[2], rf"\d+,\d+,\d+,{NUM_JOINTS}", pose)]
+        return [
+            _require_shape(
+                image,
+                names[0],
+                rf"\d+,\d+,\d+,{IMAGE_CHANNELS}",
+                f"float32 [batch, H, W, {IMAGE_CHANNELS}] in [-1, 1]",
+            ),
+            _require_shape(source, names[1], rf"\d+,\d+,\d+,{NUM_JOINTS}", pose),
+            _require_shape(target, names[2], rf"\d+,\d+,\d+,{NUM_JOINTS}", pose),
+        ]
 
     def sizes(*tensors):
         dims = [tf.shape(t) for t in tensors]
-        return [*(_require_equal([d[axis] for d in dims], names, what)
-                  for axis, what in ((0, "batch size"), (1, "height"), (2, "width"))),
-                _require_non_empty(tensors[0], names[0])]
+        return [
+            *(
+                _require_equal([d[axis] for d in dims], names, what)
+                for axis, what in ((0, "batch size"), (1, "height"), (2, "width"))
+            ),
+            _require_non_empty(tensors[0], names[0]),
+        ]
 
     def divisible_by_8(image, *_):
         size = tf.shape(image)[1:3]
-        return [tf.debugging.Assert(
-            tf.reduce_all(tf.equal(size % 8, 0)),
-            ["source_image: expected a height and width divisible by 8, got", size],
-            name="check_size_divisible_by_8")]
+        return [
+            tf.debugging.Assert(
+                tf.reduce_all(tf.equal(size % 8, 0)),
+                ["source_image: expected a height and width divisible by 8, got", size],
+                name="check_size_divisible_by_8",
+            )
+        ]
 
     return _checked((source_image, source_pose, target_pose), shapes, sizes, divisible_by_8)
 
@@ -207,8 +250,9 @@ def check_geometry(data: DataConfig) -> None:
         raise ValueError(f"data.load_size: expected H and W divisible by 8, got {load_size}")
 
 
-def build_export_archive(generator: keras.Model, data: DataConfig,
-                         max_source_pixels: int = MAX_SOURCE_PIXELS) -> keras.export.ExportArchive:
+def build_export_archive(
+    generator: keras.Model, data: DataConfig, max_source_pixels: int = MAX_SOURCE_PIXELS
+) -> keras.export.ExportArchive:
     """The two signatures around `generator` (training or inference generator, same weights).
 
     `data.load_size` is the size the network runs at, `data.old_size` the annotation size of the
@@ -221,22 +265,28 @@ def build_export_archive(generator: keras.Model, data: DataConfig,
 
     def generate(source_image, source_pose, target_pose):
         source_image, source_pose, target_pose = _validate_generate_inputs(
-            source_image, source_pose, target_pose)
-        inputs = {"source_image": source_image, "source_pose": source_pose,
-                  "target_pose": target_pose}
+            source_image, source_pose, target_pose
+        )
+        inputs = {
+            "source_image": source_image,
+            "source_pose": source_pose,
+            "target_pose": target_pose,
+        }
         return {"generated_target": generator(inputs, training=False)}
 
     def serve(source_image, source_keypoints, target_keypoints):
         source_image, source_keypoints, target_keypoints, sizes = _validate_serving_inputs(
-            source_image, source_keypoints, target_keypoints, old_size, max_source_pixels)
+            source_image, source_keypoints, target_keypoints, old_size, max_source_pixels
+        )
         images = tf.map_fn(
-            lambda contents: to_network_input(decode_rgb(contents), load_size), source_image,
-            fn_output_signature=tf.TensorSpec((*load_size, IMAGE_CHANNELS), tf.float32))
+            lambda contents: to_network_input(decode_rgb(contents), load_size),
+            source_image,
+            fn_output_signature=tf.TensorSpec((*load_size, IMAGE_CHANNELS), tf.float32),
+        )
         inputs = {
             "source_image": images,
             "source_pose": keypoints_to_heatmaps(source_keypoints, sizes, load_size, data.sigma),
-            "target_pose": keypoints_to_heatmaps(target_keypoints, old_size, load_size,
-                                                 data.sigma),
+            "target_pose": keypoints_to_heatmaps(target_keypoints, old_size, load_size, data.sigma),
         }
         image = to_saved_uint8(generator(inputs, training=False), old_size)
         png = tf.map_fn(tf.io.encode_png, image, fn_output_signature=tf.string)
@@ -244,16 +294,24 @@ def build_export_archive(generator: keras.Model, data: DataConfig,
 
     archive = keras.export.ExportArchive()
     archive.track(generator)
-    archive.add_endpoint(SERVING_SIGNATURE, serve, input_signature=[
-        tf.TensorSpec((None,), tf.string, name="source_image"),
-        tf.TensorSpec((None, NUM_JOINTS, 2), tf.float32, name="source_keypoints"),
-        tf.TensorSpec((None, NUM_JOINTS, 2), tf.float32, name="target_keypoints"),
-    ])
-    archive.add_endpoint(GENERATE_SIGNATURE, generate, input_signature=[
-        tf.TensorSpec((None, None, None, IMAGE_CHANNELS), tf.float32, name="source_image"),
-        tf.TensorSpec((None, None, None, NUM_JOINTS), tf.float32, name="source_pose"),
-        tf.TensorSpec((None, None, None, NUM_JOINTS), tf.float32, name="target_pose"),
-    ])
+    archive.add_endpoint(
+        SERVING_SIGNATURE,
+        serve,
+        input_signature=[
+            tf.TensorSpec((None,), tf.string, name="source_image"),
+            tf.TensorSpec((None, NUM_JOINTS, 2), tf.float32, name="source_keypoints"),
+            tf.TensorSpec((None, NUM_JOINTS, 2), tf.float32, name="target_keypoints"),
+        ],
+    )
+    archive.add_endpoint(
+        GENERATE_SIGNATURE,
+        generate,
+        input_signature=[
+            tf.TensorSpec((None, None, None, IMAGE_CHANNELS), tf.float32, name="source_image"),
+            tf.TensorSpec((None, None, None, NUM_JOINTS), tf.float32, name="source_pose"),
+            tf.TensorSpec((None, None, None, NUM_JOINTS), tf.float32, name="target_pose"),
+        ],
+    )
     return archive
 
 
@@ -262,14 +320,21 @@ def next_version(export_base: str | Path) -> int:
     export_base = str(export_base)
     names = tf.io.gfile.listdir(export_base) if tf.io.gfile.isdir(export_base) else []
     # Object stores list a folder as "name/".
-    versions = [int(name.rstrip("/")) for name in names if name.rstrip("/").isdigit()
-                and tf.io.gfile.isdir(tf.io.gfile.join(export_base, name))]
+    versions = [
+        int(name.rstrip("/"))
+        for name in names
+        if name.rstrip("/").isdigit() and tf.io.gfile.isdir(tf.io.gfile.join(export_base, name))
+    ]
     return max(versions, default=0) + 1
 
 
-def export_saved_model(generator: keras.Model, export_base: str | Path, data: DataConfig,
-                       version: int | None = None,
-                       max_source_pixels: int = MAX_SOURCE_PIXELS) -> str:
+def export_saved_model(
+    generator: keras.Model,
+    export_base: str | Path,
+    data: DataConfig,
+    version: int | None = None,
+    max_source_pixels: int = MAX_SOURCE_PIXELS,
+) -> str:
     """Write `generator`'s SavedModel to `export_base/<version>/` (a local path or a URL) and
     return that path.
 
@@ -279,21 +344,34 @@ def export_saved_model(generator: keras.Model, export_base: str | Path, data: Da
     names the other); the temporaries a killed export left there are deleted first.
     """
     return write_version(
-        generator, export_base, data, version, "export_saved_model",
+        generator,
+        export_base,
+        data,
+        version,
+        "export_saved_model",
         lambda folder: build_export_archive(generator, data, max_source_pixels).write_out(
-            folder, verbose=False))
+            folder, verbose=False
+        ),
+    )
 
 
-def write_version(generator: keras.Model, export_base: str | Path, data: DataConfig,
-                  version: int | None, writer: str, write) -> str:
+def write_version(
+    generator: keras.Model,
+    export_base: str | Path,
+    data: DataConfig,
+    version: int | None,
+    writer: str,
+    write,
+) -> str:
     """Check `generator` and `data`, then let `write(folder)` fill a new version of
     `export_base` and return its path: the rules of `export_saved_model`, for every format.
 
     `write` gets a temporary folder, renamed to `export_base/<version>/` once it returns;
     `writer` names this export to another one that holds `export_base`.
     """
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)
-                                or version < 1):
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or version < 1
+    ):
         raise ValueError(f"version: expected a positive integer, got {version!r}")
     check_geometry(data)
     require_finite(model_weights(generator), f"{export_base}: the generator")
@@ -301,8 +379,10 @@ def write_version(generator: keras.Model, export_base: str | Path, data: DataCon
         version = next_version(export_base) if version is None else version
         path = tf.io.gfile.join(str(export_base), str(version))
         if tf.io.gfile.exists(path):
-            raise FileExistsError(f"{path} already exists: choose another version (next free: "
-                                  f"{next_version(export_base)})")
+            raise FileExistsError(
+                f"{path} already exists: choose another version (next free: "
+                f"{next_version(export_base)})"
+            )
         with atomic_path(path) as temporary:
             write(temporary)
     return path

@@ -41,8 +41,11 @@ from dptn_tf.serving.export import check_geometry, write_version
 
 # Format -> {variant: file name}: what a version folder of that format holds.
 FILES = {
-    "tflite": {"float32": "model.tflite", "float16": "model_float16.tflite",
-               "int8": "model_int8.tflite"},
+    "tflite": {
+        "float32": "model.tflite",
+        "float16": "model_float16.tflite",
+        "int8": "model_int8.tflite",
+    },
     "onnx": {"float32": "model.onnx"},
 }
 ONNX_OPSET = 17
@@ -53,26 +56,36 @@ def portable_function(generator: keras.Model, data: DataConfig, dtype=tf.float64
     `dtype` is the heatmaps' arithmetic."""
     generator = as_inference_generator(generator)
     check_geometry(data)
-    mixed = sorted(layer.name for layer in all_layers(generator)
-                   if layer.dtype_policy.name != "float32")
+    mixed = sorted(
+        layer.name for layer in all_layers(generator) if layer.dtype_policy.name != "float32"
+    )
     if mixed:
-        raise ValueError(f"the generator computes in reduced precision in {mixed}: LiteRT and "
-                         "ONNX take a float32 generator "
-                         "(dptn_tf.training.float32_inference_generator)")
+        raise ValueError(
+            f"the generator computes in reduced precision in {mixed}: LiteRT and "
+            "ONNX take a float32 generator "
+            "(dptn_tf.training.float32_inference_generator)"
+        )
     load_size, old_size = tuple(data.load_size), tuple(data.old_size)
 
-    @tf.function(input_signature=[
-        tf.TensorSpec((1, *load_size, 3), tf.uint8, name="source_image"),
-        tf.TensorSpec((1, NUM_JOINTS, 2), tf.float32, name="source_keypoints"),
-        tf.TensorSpec((1, NUM_JOINTS, 2), tf.float32, name="target_keypoints"),
-    ])
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec((1, *load_size, 3), tf.uint8, name="source_image"),
+            tf.TensorSpec((1, NUM_JOINTS, 2), tf.float32, name="source_keypoints"),
+            tf.TensorSpec((1, NUM_JOINTS, 2), tf.float32, name="target_keypoints"),
+        ]
+    )
     def generate(source_image, source_keypoints, target_keypoints):
         def pose(keypoints):
             return keypoints_to_heatmaps(keypoints, old_size, load_size, data.sigma, dtype)
 
-        generated = generator({"source_image": to_network_input(source_image[0], load_size)[None],
-                               "source_pose": pose(source_keypoints),
-                               "target_pose": pose(target_keypoints)}, training=False)
+        generated = generator(
+            {
+                "source_image": to_network_input(source_image[0], load_size)[None],
+                "source_pose": pose(source_keypoints),
+                "target_pose": pose(target_keypoints),
+            },
+            training=False,
+        )
         return {"generated_target": generated, "image": to_saved_uint8(generated, old_size)}
 
     return generate
@@ -114,13 +127,17 @@ def onnx_models(generator: keras.Model, data: DataConfig) -> dict[str, bytes]:
             'the ONNX export needs tf2onnx: pip install -e ".[export-onnx]"'
         ) from None
     function = portable_function(generator, data)
-    model, _ = tf2onnx.convert.from_function(function, function.input_signature,
-                                             opset=ONNX_OPSET)
+    model, _ = tf2onnx.convert.from_function(function, function.input_signature, opset=ONNX_OPSET)
     return {"float32": model.SerializeToString()}
 
 
-def export_portable(generator: keras.Model, export_base: str | Path, data: DataConfig,
-                    format: str, version: int | None = None) -> str:
+def export_portable(
+    generator: keras.Model,
+    export_base: str | Path,
+    data: DataConfig,
+    format: str,
+    version: int | None = None,
+) -> str:
     """Write `generator`'s `format` ('tflite' or 'onnx') files to `export_base/<version>/`
     and return that path; versions, locking and refusals as `export_saved_model`'s."""
     if format not in FILES:
@@ -130,8 +147,9 @@ def export_portable(generator: keras.Model, export_base: str | Path, data: DataC
     def write(folder):
         tf.io.gfile.makedirs(str(folder))
         for variant, contents in convert(generator, data).items():
-            with tf.io.gfile.GFile(tf.io.gfile.join(str(folder), FILES[format][variant]),
-                                   "wb") as file:
+            with tf.io.gfile.GFile(
+                tf.io.gfile.join(str(folder), FILES[format][variant]), "wb"
+            ) as file:
                 file.write(contents)
 
     return write_version(generator, export_base, data, version, f"export {format}", write)

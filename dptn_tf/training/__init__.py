@@ -9,15 +9,15 @@ the entry points (train.py, benchmarks).
 from dptn_tf.training.distribute import BATCH_KEYS, training_batches
 from dptn_tf.training.losses import LOSS_NAMES, LOSS_TERMS, LossTerm
 from dptn_tf.training.model import (
-                                    DPTN,
-                                    TOTAL_NAME,
-                                    VALIDATION_NAMES,
-                                    build_dptn,
-                                    copy_source_baseline,
-                                    float32_inference_generator,
-                                    image_metrics,
-                                    make_optimizers,
-                                    reported_loss_names,
+    DPTN,
+    TOTAL_NAME,
+    VALIDATION_NAMES,
+    build_dptn,
+    copy_source_baseline,
+    float32_inference_generator,
+    image_metrics,
+    make_optimizers,
+    reported_loss_names,
 )
 from dptn_tf.training.optimizers import TorchAdam
 

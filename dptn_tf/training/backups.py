@@ -53,8 +53,14 @@ class Backup(keras.callbacks.Callback):
         strategy: the run's strategy (default: the current one).
     """
 
-    def __init__(self, directory, model, steps_per_epoch: int, keep: int = 2,
-                 strategy: tf.distribute.Strategy | None = None):
+    def __init__(
+        self,
+        directory,
+        model,
+        steps_per_epoch: int,
+        keep: int = 2,
+        strategy: tf.distribute.Strategy | None = None,
+    ):
         super().__init__()
         self.directory = str(directory)
         self.steps_per_epoch = steps_per_epoch
@@ -66,17 +72,24 @@ class Backup(keras.callbacks.Callback):
             generator_optimizer=model.generator_optimizer,
             discriminator_optimizer=model.discriminator_optimizer,
         )
-        write_to = (self.directory if self.chief else
-                    os.path.join(tempfile.gettempdir(), f"dptn-backup-{uuid.uuid4().hex[:8]}"))
-        self.manager = tf.train.CheckpointManager(self.checkpoint, write_to, keep,
-                                                  checkpoint_name="backup")
+        write_to = (
+            self.directory
+            if self.chief
+            else os.path.join(tempfile.gettempdir(), f"dptn-backup-{uuid.uuid4().hex[:8]}")
+        )
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, write_to, keep, checkpoint_name="backup"
+        )
         self.last_good: tuple[str, int] | None = None  # (path, step) of the newest good backup
 
     def named_variables(self) -> list:
         """`(name, variable)` of everything a backup holds."""
         parts = ("generator", "discriminator", "generator_optimizer", "discriminator_optimizer")
-        return [(f"{part}:{variable.path}", variable) for part in parts
-                for variable in getattr(self.checkpoint, part).variables]
+        return [
+            (f"{part}:{variable.path}", variable)
+            for part in parts
+            for variable in getattr(self.checkpoint, part).variables
+        ]
 
     def restore(self) -> int:
         """Load the newest backup that reads back whole and finite; -> the epoch to start from
@@ -90,7 +103,8 @@ class Backup(keras.callbacks.Callback):
             raise BackupError(
                 f"{path or self.directory}: backup at step {step}, which is not the end of an "
                 f"epoch of {self.steps_per_epoch} steps; was the run started with another "
-                "train.steps_per_epoch or data.batch_size?")
+                "train.steps_per_epoch or data.batch_size?"
+            )
         if path is not None:
             print(f"Resuming from {path} (epoch {step // self.steps_per_epoch}, step {step})")
             self.last_good = (path, step)
@@ -115,16 +129,21 @@ class Backup(keras.callbacks.Callback):
                 print(f"warning: skipped the unreadable backup {reason}", file=sys.stderr)
             return path
         if skipped:
-            raise BackupError(f"{self.directory}: no backup reads back whole and finite:\n  "
-                             + "\n  ".join(skipped))
+            raise BackupError(
+                f"{self.directory}: no backup reads back whole and finite:\n  "
+                + "\n  ".join(skipped)
+            )
         return None
 
     def on_epoch_end(self, epoch, logs=None):
         step = global_step(self.model)
         bad = non_finite_names(self.named_variables())
         if bad:
-            raise NonFiniteTrainingError(self.stop_message(
-                f"NaN or infinity in the weights after step {step} ({describe(bad)})"))
+            raise NonFiniteTrainingError(
+                self.stop_message(
+                    f"NaN or infinity in the weights after step {step} ({describe(bad)})"
+                )
+            )
         path = self.manager.save(checkpoint_number=epoch + 1)
         if self.chief:
             self.last_good = (path, step)
@@ -138,8 +157,10 @@ class Backup(keras.callbacks.Callback):
         else:
             path, step = self.last_good
             safe = f"The last good backup is {path} (step {step}): running again resumes from it"
-        return (f"{problem}; training stopped and nothing was saved. {safe}. Before that, "
-                "lower the learning rate (--set train.lr=...) or check the data.")
+        return (
+            f"{problem}; training stopped and nothing was saved. {safe}. Before that, "
+            "lower the learning rate (--set train.lr=...) or check the data."
+        )
 
 
 def is_backup_leftover(name: str, path: str) -> bool:
@@ -147,8 +168,7 @@ def is_backup_leftover(name: str, path: str) -> bool:
     backup in `<name>_temp/` and the `checkpoint` file in `checkpoint.tmp<hex>`. Backups the
     `checkpoint` file does not list are not: they are never read, and the next save of their
     number replaces them."""
-    return name.startswith("checkpoint.tmp") or (name.endswith("_temp")
-                                                 and tf.io.gfile.isdir(path))
+    return name.startswith("checkpoint.tmp") or (name.endswith("_temp") and tf.io.gfile.isdir(path))
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
@@ -165,8 +185,12 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
         self.backup = backup
 
     def on_train_batch_end(self, batch, logs=None):
-        bad = sorted(name for name, value in (logs or {}).items()
-                     if not math.isfinite(float(value)))
+        bad = sorted(
+            name for name, value in (logs or {}).items() if not math.isfinite(float(value))
+        )
         if bad:
-            raise NonFiniteTrainingError(self.backup.stop_message(
-                f"non-finite loss ({', '.join(bad)}) at step {global_step(self.model)}"))
+            raise NonFiniteTrainingError(
+                self.backup.stop_message(
+                    f"non-finite loss ({', '.join(bad)}) at step {global_step(self.model)}"
+                )
+            )

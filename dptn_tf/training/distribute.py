@@ -64,15 +64,19 @@ def split_cpu(count: str | int | None) -> None:
         if count < 1:
             raise ValueError
     except ValueError:
-        raise ValueError(f"{CPU_DEVICES_VARIABLE}: expected a positive integer, "
-                         f"got {count!r}") from None
+        raise ValueError(
+            f"{CPU_DEVICES_VARIABLE}: expected a positive integer, got {count!r}"
+        ) from None
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+            cpu, [tf.config.LogicalDeviceConfiguration()] * count
+        )
     except RuntimeError:
-        raise RuntimeError(f"{CPU_DEVICES_VARIABLE}={count}: TensorFlow has already set up its "
-                           "devices; split the CPU before anything runs") from None
+        raise RuntimeError(
+            f"{CPU_DEVICES_VARIABLE}={count}: TensorFlow has already set up its "
+            "devices; split the CPU before anything runs"
+        ) from None
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
@@ -89,8 +93,10 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
     """Whether `strategy` spans several processes (a `TF_CONFIG` cluster of several tasks)."""
     resolver = strategy.cluster_resolver
-    return resolver is not None and sum(
-        len(tasks) for tasks in resolver.cluster_spec().as_dict().values()) > 1
+    return (
+        resolver is not None
+        and sum(len(tasks) for tasks in resolver.cluster_spec().as_dict().values()) > 1
+    )
 
 
 def describe(strategy: tf.distribute.Strategy) -> str:
@@ -98,8 +104,7 @@ def describe(strategy: tf.distribute.Strategy) -> str:
     chief"."""
     if strategy.num_replicas_in_sync == 1 and not is_multi_worker(strategy):
         return "one device"
-    name = ("MultiWorkerMirroredStrategy" if is_multi_worker(strategy)
-            else type(strategy).__name__)
+    name = "MultiWorkerMirroredStrategy" if is_multi_worker(strategy) else type(strategy).__name__
     text = f"{name}, {strategy.num_replicas_in_sync} replicas"
     if is_multi_worker(strategy):
         resolver = strategy.cluster_resolver
@@ -108,8 +113,9 @@ def describe(strategy: tf.distribute.Strategy) -> str:
     return text
 
 
-def distributed_batches(strategy: tf.distribute.Strategy, config: Config, index: PatnSplit,
-                        first_batch: int = 0):
+def distributed_batches(
+    strategy: tf.distribute.Strategy, config: Config, index: PatnSplit, first_batch: int = 0
+):
     """The training batches (`index.split == "train"`) from global batch `first_batch` on, or
     one pass over the evaluation batches; each replica is fed its share of every global batch.
 
@@ -120,8 +126,11 @@ def distributed_batches(strategy: tf.distribute.Strategy, config: Config, index:
         data = dataclasses.replace(data, seed=config.train.seed)
 
     def dataset(context):
-        return training_batches(make_dataset(data, index.split, input_context=context,
-                                             index=index, first_batch=first_batch))
+        return training_batches(
+            make_dataset(
+                data, index.split, input_context=context, index=index, first_batch=first_batch
+            )
+        )
 
     return strategy.distribute_datasets_from_function(dataset)
 
@@ -154,11 +163,15 @@ def means_over_replicas(trackers: dict) -> dict:
     context = tf.distribute.get_replica_context()
     # Tensors read on the variables' devices: `all_reduce` returns each sum to its input's
     # device, and MultiWorkerMirroredStrategy runs a replica without a device scope.
-    local = [[tf.identity(tracker.total.value), tf.identity(tracker.count.value)]
-             for tracker in trackers.values()]
+    local = [
+        [tf.identity(tracker.total.value), tf.identity(tracker.count.value)]
+        for tracker in trackers.values()
+    ]
     sums = context.all_reduce(tf.distribute.ReduceOp.SUM, local)
-    return {name: tf.math.divide_no_nan(total, count)
-            for name, (total, count) in zip(trackers, sums, strict=True)}
+    return {
+        name: tf.math.divide_no_nan(total, count)
+        for name, (total, count) in zip(trackers, sums, strict=True)
+    }
 
 
 def broadcast_from_chief(strategy: tf.distribute.Strategy, variables) -> None:
@@ -175,8 +188,9 @@ def broadcast_from_chief(strategy: tf.distribute.Strategy, variables) -> None:
             chief = tf.equal(context.replica_id_in_sync_group, 0)
             # One dtype for one all-reduce: float64 holds float32 values and step counts exactly.
             values = [tf.cast(v, tf.float64) for v in variables]
-            return context.all_reduce(tf.distribute.ReduceOp.SUM,
-                                      [tf.where(chief, v, tf.zeros_like(v)) for v in values])
+            return context.all_reduce(
+                tf.distribute.ReduceOp.SUM, [tf.where(chief, v, tf.zeros_like(v)) for v in values]
+            )
 
         return strategy.run(replica_values)
 
@@ -212,8 +226,10 @@ def loopback_cluster(workers: int) -> list[str]:
     finally:
         for s in sockets:
             s.close()
-    return [json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": i}})
-            for i in range(workers)]
+    return [
+        json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": i}})
+        for i in range(workers)
+    ]
 
 
 def _cluster_size() -> int:

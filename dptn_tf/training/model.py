@@ -57,11 +57,13 @@ class DPTN(NoSymbolicBuild, keras.Model):
     def __init__(self, generator, discriminator, vgg, loss_config: LossConfig, **kwargs):
         super().__init__(**kwargs)
         if vgg is None and (loss_config.lambda_content or loss_config.lambda_style):
-            raise ValueError("DPTN: a VGG network is needed when lambda_content or "
-                             "lambda_style is not 0")
+            raise ValueError(
+                "DPTN: a VGG network is needed when lambda_content or lambda_style is not 0"
+            )
         if loss_config.gan_mode not in losses.GAN_MODES:
-            raise ValueError(f"loss.gan_mode: expected one of {losses.GAN_MODES}, "
-                             f"got {loss_config.gan_mode!r}")
+            raise ValueError(
+                f"loss.gan_mode: expected one of {losses.GAN_MODES}, got {loss_config.gan_mode!r}"
+            )
         self.generator = generator
         self.discriminator = discriminator
         self.vgg = vgg
@@ -70,10 +72,13 @@ class DPTN(NoSymbolicBuild, keras.Model):
         # False when `t_s_ratio` is 1 (the ablation without the source-to-source task).
         self.source_task = any(term.branch == "s" for term in losses.reported_terms(loss_config))
         self.seed_generator = keras.random.SeedGenerator(0)  # WGAN-GP's interpolation weights
-        self.train_trackers = {name: keras.metrics.Mean(name=name)
-                               for name in (*reported_loss_names(loss_config), TOTAL_NAME)}
-        self.validation_trackers = {name: keras.metrics.Mean(name=name)
-                                    for name in VALIDATION_NAMES}
+        self.train_trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in (*reported_loss_names(loss_config), TOTAL_NAME)
+        }
+        self.validation_trackers = {
+            name: keras.metrics.Mean(name=name) for name in VALIDATION_NAMES
+        }
         self.built = True
 
     @property
@@ -102,8 +107,9 @@ class DPTN(NoSymbolicBuild, keras.Model):
     def call(self, inputs, training=False):
         """The generated target for `{source_image, source_pose, target_pose}` (other entries,
         such as a batch's target image, are ignored)."""
-        return self.target_generator({name: inputs[name] for name in INPUT_NAMES},
-                                     training=training)
+        return self.target_generator(
+            {name: inputs[name] for name in INPUT_NAMES}, training=training
+        )
 
     def train_step(self, data):
         data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -120,8 +126,7 @@ class DPTN(NoSymbolicBuild, keras.Model):
             if self.source_task:
                 outputs = self.generator(inputs, training=True)
                 fake_target = outputs["generated_target"]
-                pairs = {"t": (fake_target, target),
-                         "s": (outputs["reconstructed_source"], source)}
+                pairs = {"t": (fake_target, target), "s": (outputs["reconstructed_source"], source)}
             else:  # no term of the source-to-source task is on: its image is not decoded
                 fake_target = self.target_generator(inputs, training=True)
                 pairs = {"t": (fake_target, target)}
@@ -131,11 +136,15 @@ class DPTN(NoSymbolicBuild, keras.Model):
                 # adversarial term then sees the updated D.
                 with tape.stop_recording():
                     values["discriminator", "t"] = self._discriminator_step(
-                        target, tf.stop_gradient(fake_target), average)
+                        target, tf.stop_gradient(fake_target), average
+                    )
                 values["adversarial", "t"] = losses.generator_adversarial_loss(
-                    self.discriminator(fake_target, training=True), config.gan_mode)
-            terms = {term.name: term.weighted(values[term.kind, term.branch], config)
-                     for term in losses.reported_terms(config)}
+                    self.discriminator(fake_target, training=True), config.gan_mode
+                )
+            terms = {
+                term.name: term.weighted(values[term.kind, term.branch], config)
+                for term in losses.reported_terms(config)
+            }
             terms[TOTAL_NAME] = losses.generator_total(terms, config)
             loss = self.generator_optimizer.scale_loss(average(terms[TOTAL_NAME]))
         variables = self.generator.trainable_variables
@@ -143,7 +152,8 @@ class DPTN(NoSymbolicBuild, keras.Model):
         for name, tracker in self.train_trackers.items():
             tracker.update_state(terms[name])
         return distribute.reducible_logs(
-            {name: tracker.result() for name, tracker in self.train_trackers.items()})
+            {name: tracker.result() for name, tracker in self.train_trackers.items()}
+        )
 
     def _discriminator_step(self, real, fake, average):
         """One update of D on real targets and detached fakes; -> D's per-example loss."""
@@ -157,8 +167,7 @@ class DPTN(NoSymbolicBuild, keras.Model):
                 per_example += losses.gradient_penalty(self.discriminator, interpolated)
             loss = self.discriminator_optimizer.scale_loss(average(per_example))
         variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply_gradients(
-            zip(tape.gradient(loss, variables), variables))
+        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return per_example
 
     def _reconstruction_losses(self, pairs: dict) -> dict:
@@ -166,8 +175,10 @@ class DPTN(NoSymbolicBuild, keras.Model):
         branch (`t`, `s`) from its `(fake, real)` pair. Both branches share one VGG pass over
         their fakes (and one over their reals): half the passes, twice the batch, which a CPU
         runs faster."""
-        values = {("appearance", branch): losses.l1_loss(fake, real)
-                  for branch, (fake, real) in pairs.items()}
+        values = {
+            ("appearance", branch): losses.l1_loss(fake, real)
+            for branch, (fake, real) in pairs.items()
+        }
         if self.vgg is None:
             return values
         fakes, reals = zip(*pairs.values())
@@ -221,8 +232,13 @@ def build_dptn(config: Config) -> DPTN:
     loss = config.loss
     perceptual = loss.lambda_content or loss.lambda_style
     vgg = build_vgg19_features(loss.vgg_weights, loss.vgg_path) if perceptual else None
-    return DPTN(models.build_generator(config.model), models.build_discriminator(config.model),
-                vgg, loss, name="dptn")
+    return DPTN(
+        models.build_generator(config.model),
+        models.build_discriminator(config.model),
+        vgg,
+        loss,
+        name="dptn",
+    )
 
 
 def make_optimizers(config: TrainConfig, steps_per_epoch: int):
@@ -232,10 +248,12 @@ def make_optimizers(config: TrainConfig, steps_per_epoch: int):
     """
 
     def adam(ratio: float, name: str):
-        schedule = ConstantThenLinearDecay(config.lr * ratio, steps_per_epoch, config.niter,
-                                           config.niter_decay)
-        return TorchAdam(schedule, beta_1=config.beta1, beta_2=config.beta2, epsilon=1e-8,
-                         name=name)
+        schedule = ConstantThenLinearDecay(
+            config.lr * ratio, steps_per_epoch, config.niter, config.niter_decay
+        )
+        return TorchAdam(
+            schedule, beta_1=config.beta1, beta_2=config.beta2, epsilon=1e-8, name=name
+        )
 
     return adam(1.0, "generator_optimizer"), adam(config.d_lr_ratio, "discriminator_optimizer")
 

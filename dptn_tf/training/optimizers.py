@@ -26,12 +26,27 @@ class TorchAdam(keras.optimizers.Adam):
         **kwargs: `keras.optimizers.Optimizer` arguments (name, clipnorm, ...).
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 amsgrad=False, name="torch_adam", **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        amsgrad=False,
+        name="torch_adam",
+        **kwargs,
+    ):
         if amsgrad:
             raise ValueError("TorchAdam: amsgrad is not supported")
-        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, amsgrad=False, name=name, **kwargs)
+        super().__init__(
+            learning_rate=learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            amsgrad=False,
+            name=name,
+            **kwargs,
+        )
 
     def update_step(self, gradient, variable, learning_rate):
         dtype = variable.dtype

@@ -50,11 +50,18 @@ class ProgressLines(keras.callbacks.Callback):
         self.last = (step, now)
         epoch = (step - 1) // self.steps_per_epoch + 1
         losses = "  ".join(f"{name} {float(value):.4f}" for name, value in (logs or {}).items())
-        self._print(f"step {step}/{self.steps_per_epoch * self.epochs}  epoch {epoch}/"
-                    f"{self.epochs}  {seconds:.2f} s/step  {losses}")
+        self._print(
+            f"step {step}/{self.steps_per_epoch * self.epochs}  epoch {epoch}/"
+            f"{self.epochs}  {seconds:.2f} s/step  {losses}"
+        )
 
     def on_epoch_end(self, epoch, logs=None):
-        figures = "  ".join(f"{name} {float(value):.4f}" for name, value in (logs or {}).items()
-                            if name.startswith("val_"))
-        self._print(f"epoch {epoch + 1}/{self.epochs} done in "
-                    f"{time.perf_counter() - self.epoch_start:.0f} s  {figures}".rstrip())
+        figures = "  ".join(
+            f"{name} {float(value):.4f}"
+            for name, value in (logs or {}).items()
+            if name.startswith("val_")
+        )
+        self._print(
+            f"epoch {epoch + 1}/{self.epochs} done in "
+            f"{time.perf_counter() - self.epoch_start:.0f} s  {figures}".rstrip()
+        )

@@ -75,15 +75,22 @@ def prepare(config: Config, run_directory: contextlib.ExitStack) -> Setup:
     make_data_if_missing(config)
     data = config.data
     train_index, test_index = (
-        load_split(data.root, split, data.prefix, old_size=data.old_size,
-                   check_images=data.check_images) for split in ("train", "test"))
+        load_split(
+            data.root, split, data.prefix, old_size=data.old_size, check_images=data.check_images
+        )
+        for split in ("train", "test")
+    )
     steps_per_epoch = config.train.steps_per_epoch or train_index.num_pairs // data.batch_size
     if steps_per_epoch < 1:
-        raise ValueError(f"{data.root}: {train_index.num_pairs} training pairs do not fill one "
-                         f"batch of data.batch_size={data.batch_size}")
+        raise ValueError(
+            f"{data.root}: {train_index.num_pairs} training pairs do not fill one "
+            f"batch of data.batch_size={data.batch_size}"
+        )
     if data.batch_size % strategy.num_replicas_in_sync:
-        raise ValueError(f"data.batch_size={data.batch_size} cannot be split evenly over "
-                         f"{strategy.num_replicas_in_sync} replicas")
+        raise ValueError(
+            f"data.batch_size={data.batch_size} cannot be split evenly over "
+            f"{strategy.num_replicas_in_sync} replicas"
+        )
     config.train.steps_per_epoch = steps_per_epoch
     if chief:
         resume_or_record(config)
@@ -120,7 +127,8 @@ def finished_message(config: Config, steps_per_epoch: int) -> str | None:
         f"To train it further, give it more epochs (for example --set "
         f"train.niter_decay={train.niter_decay + train.niter}): it resumes at step {step}.\n"
         f"To train a new run, give another run directory (for example --run-dir "
-        f"{run_dir}-2), or delete {run_dir}.")
+        f"{run_dir}-2), or delete {run_dir}."
+    )
 
 
 def build(config: Config, setup: Setup) -> tuple[DPTN, Backup]:
@@ -128,10 +136,17 @@ def build(config: Config, setup: Setup) -> tuple[DPTN, Backup]:
     keras.utils.set_random_seed(config.train.seed)
     with setup.strategy.scope():
         model = build_dptn(config)
-        model.compile(*make_optimizers(config.train, setup.steps_per_epoch),
-                      jit_compile=config.train.jit_compile)
-    backup = Backup(run_file(config, BACKUP_DIR), model, setup.steps_per_epoch,
-                    keep=config.train.keep_backups, strategy=setup.strategy)
+        model.compile(
+            *make_optimizers(config.train, setup.steps_per_epoch),
+            jit_compile=config.train.jit_compile,
+        )
+    backup = Backup(
+        run_file(config, BACKUP_DIR),
+        model,
+        setup.steps_per_epoch,
+        keep=config.train.keep_backups,
+        strategy=setup.strategy,
+    )
     return model, backup
 
 
@@ -144,11 +159,19 @@ def make_callbacks(config: Config, setup: Setup, backup: Backup, *, terminal: bo
     logs = run_file(config, LOGS_DIR)  # TensorBoard's runs "train" and "validation"
     writer = tf.summary.create_file_writer(tf.io.gfile.join(logs, "train"))
     callbacks += [
-        TrainingSummaries(writer,
-                          tf.summary.create_file_writer(tf.io.gfile.join(logs, "validation")),
-                          config.train.log_every, config.to_yaml()),
-        SampleImages(writer, sample_batch(config, setup.test_index), config.data.old_size,
-                     config.train.image_every, run_file(config, SAMPLES_DIR)),
+        TrainingSummaries(
+            writer,
+            tf.summary.create_file_writer(tf.io.gfile.join(logs, "validation")),
+            config.train.log_every,
+            config.to_yaml(),
+        ),
+        SampleImages(
+            writer,
+            sample_batch(config, setup.test_index),
+            config.data.old_size,
+            config.train.image_every,
+            run_file(config, SAMPLES_DIR),
+        ),
     ]
     if not terminal:
         epochs = config.train.niter + config.train.niter_decay
@@ -162,21 +185,31 @@ def sample_batch(config: Config, index: PatnSplit) -> dict:
     return {key: value.numpy() for key, value in batch.items()}
 
 
-def fit(config: Config, setup: Setup, model: DPTN, callbacks: list, initial_epoch: int, *,
-        verbose: int) -> None:
+def fit(
+    config: Config, setup: Setup, model: DPTN, callbacks: list, initial_epoch: int, *, verbose: int
+) -> None:
     """Train from `initial_epoch` to the last epoch, validating at each epoch's end on
     `train.validation_steps` batches. Raises `NonFiniteTrainingError` at a non-finite loss."""
     epochs = config.train.niter + config.train.niter_decay
     if initial_epoch >= epochs:
         return  # a finished run stopped before its final report
     test_steps = evaluation_steps(config, setup.test_index)
-    model.fit(distributed_batches(setup.strategy, config, setup.train_index,
-                                  first_batch=initial_epoch * setup.steps_per_epoch),
-              epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=setup.steps_per_epoch,
-              validation_data=distributed_batches(setup.strategy, config, setup.test_index),
-              validation_steps=min(config.train.validation_steps or test_steps, test_steps),
-              callbacks=callbacks, verbose=verbose,
-              shuffle=False)  # the pipeline shuffles by itself
+    model.fit(
+        distributed_batches(
+            setup.strategy,
+            config,
+            setup.train_index,
+            first_batch=initial_epoch * setup.steps_per_epoch,
+        ),
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=setup.steps_per_epoch,
+        validation_data=distributed_batches(setup.strategy, config, setup.test_index),
+        validation_steps=min(config.train.validation_steps or test_steps, test_steps),
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,
+    )  # the pipeline shuffles by itself
 
 
 def finalize(config: Config, setup: Setup, model: DPTN) -> dict:
@@ -184,12 +217,17 @@ def finalize(config: Config, setup: Setup, model: DPTN) -> dict:
     copy-the-source baseline, printed; the chief writes the float32 inference generator and
     `validation.json`. -> the figures."""
     validation = distributed_batches(setup.strategy, config, setup.test_index)
-    generated = model.evaluate(validation, steps=evaluation_steps(config, setup.test_index),
-                               return_dict=True, verbose=0)
+    generated = model.evaluate(
+        validation, steps=evaluation_steps(config, setup.test_index), return_dict=True, verbose=0
+    )
     generated = {name: float(value) for name, value in generated.items()}
     baseline = copy_source_baseline(make_dataset(config.data, "test", index=setup.test_index))
-    figures = {"generated": generated, "copy_source": baseline,
-               "test_pairs": setup.test_index.num_pairs, "step": global_step(model)}
+    figures = {
+        "generated": generated,
+        "copy_source": baseline,
+        "test_pairs": setup.test_index.num_pairs,
+        "step": global_step(model),
+    }
     print(report(figures))
     if setup.chief:
         generator_path = run_file(config, GENERATOR_NAME)
@@ -197,21 +235,27 @@ def finalize(config: Config, setup: Setup, model: DPTN) -> dict:
         require_finite(model_weights(generator), generator_path)
         with atomic_path(generator_path) as temporary:
             generator.save(temporary)
-        write_atomically(run_file(config, VALIDATION_NAME),
-                         json.dumps(figures, indent=2) + "\n")
-        print(f"Inference generator: {generator_path}; "
-              f"TensorBoard: tensorboard --logdir {run_file(config, LOGS_DIR)}")
+        write_atomically(run_file(config, VALIDATION_NAME), json.dumps(figures, indent=2) + "\n")
+        print(
+            f"Inference generator: {generator_path}; "
+            f"TensorBoard: tensorboard --logdir {run_file(config, LOGS_DIR)}"
+        )
     return figures
 
 
 def report(figures: dict) -> str:
     """The final figures as a small table, the generated target against the baseline."""
-    rows = [("generated target", figures["generated"]),
-            ("copy the source (baseline)", figures["copy_source"])]
-    lines = [f"Validation on {figures['test_pairs']} test pairs    "
-             "L1 (lower)  SSIM (higher)  PSNR (higher)"]
-    lines += [f"  {name:<30} {m['l1']:10.4f}  {m['ssim']:13.4f}  {m['psnr']:13.2f}"
-              for name, m in rows]
+    rows = [
+        ("generated target", figures["generated"]),
+        ("copy the source (baseline)", figures["copy_source"]),
+    ]
+    lines = [
+        f"Validation on {figures['test_pairs']} test pairs    "
+        "L1 (lower)  SSIM (higher)  PSNR (higher)"
+    ]
+    lines += [
+        f"  {name:<30} {m['l1']:10.4f}  {m['ssim']:13.4f}  {m['psnr']:13.2f}" for name, m in rows
+    ]
     return "\n".join(lines)
 
 
@@ -226,6 +270,7 @@ def train(config: Config, setup: Setup, *, terminal: bool) -> dict:
     model, backup = build(config, setup)
     initial_epoch = backup.restore()
     callbacks = make_callbacks(config, setup, backup, terminal=terminal)
-    fit(config, setup, model, callbacks, initial_epoch,
-        verbose=1 if terminal and setup.chief else 0)
+    fit(
+        config, setup, model, callbacks, initial_epoch, verbose=1 if terminal and setup.chief else 0
+    )
     return finalize(config, setup, model)

@@ -43,12 +43,15 @@ def hold_run_directory(run_dir: str | Path):
     run_dir = str(run_dir)
     with exclusive_directory(run_dir, "train.py") as removed:
         if not is_url(run_dir):  # object stores have no lock: a live run's files look the same
-            removed += [*remove_leftovers(tf.io.gfile.join(run_dir, SAMPLES_DIR)),
-                        *remove_leftovers(tf.io.gfile.join(run_dir, BACKUP_DIR),
-                                          is_backup_leftover)]
+            removed += [
+                *remove_leftovers(tf.io.gfile.join(run_dir, SAMPLES_DIR)),
+                *remove_leftovers(tf.io.gfile.join(run_dir, BACKUP_DIR), is_backup_leftover),
+            ]
         if removed:
-            print(f"Removed {len(removed)} temporary file(s) a killed run left in {run_dir}: "
-                  + ", ".join(os.path.relpath(str(path), run_dir) for path in removed))
+            print(
+                f"Removed {len(removed)} temporary file(s) a killed run left in {run_dir}: "
+                + ", ".join(os.path.relpath(str(path), run_dir) for path in removed)
+            )
         yield
 
 
@@ -65,16 +68,21 @@ def resume_or_record(config: Config) -> list[str]:
         if read_utf8(config_path) == text:
             return []  # the same command again (a finished run started again) writes nothing
         saved, current = _fields(load_config(config_path)), _fields(config)
-        differing = [name for name in current
-                     if name not in NOT_COMPARED and not _same(name, saved[name], current[name])]
+        differing = [
+            name
+            for name in current
+            if name not in NOT_COMPARED and not _same(name, saved[name], current[name])
+        ]
         refused = [name for name in differing if name not in MAY_CHANGE]
         if refused:
             raise ValueError(
                 f"{config_path}: this run directory holds a run that cannot go on with this "
-                "configuration:\n  " + "\n  ".join(_change(n, saved, current) for n in refused)
+                "configuration:\n  "
+                + "\n  ".join(_change(n, saved, current) for n in refused)
                 + "\nThese fix what the run is (the networks' shapes, the data, how an epoch is "
                 "cut); learning rate, epochs, intervals, workers and logging may change. "
-                "Use another train.run_dir (or --run-dir) for a new run.")
+                "Use another train.run_dir (or --run-dir) for a new run."
+            )
         changed = [_change(name, saved, current) for name in differing]
         if changed:
             print("Changed since the last session: " + "; ".join(changed))
@@ -85,8 +93,11 @@ def resume_or_record(config: Config) -> list[str]:
 
 
 def _fields(config: Config) -> dict:
-    return {f"{section}.{name}": value for section, values in config.to_dict().items()
-            for name, value in values.items()}
+    return {
+        f"{section}.{name}": value
+        for section, values in config.to_dict().items()
+        for name, value in values.items()
+    }
 
 
 def _same(name: str, saved, current) -> bool:

@@ -51,8 +51,9 @@ class TrainingSummaries(keras.callbacks.Callback):
         model = self.model
         self.learning_rates = {"LR/G_x1000": 1000 * float(model.generator_optimizer.learning_rate)}
         if model.loss_config.lambda_g:  # else D is not trained: no card for a rate nothing uses
-            self.learning_rates["LR/D_x1000"] = (
-                1000 * float(model.discriminator_optimizer.learning_rate))
+            self.learning_rates["LR/D_x1000"] = 1000 * float(
+                model.discriminator_optimizer.learning_rate
+            )
 
     def on_train_batch_end(self, batch, logs=None):
         step = global_step(self.model)
@@ -68,7 +69,7 @@ class TrainingSummaries(keras.callbacks.Callback):
         with self.validation_writer.as_default(step=global_step(self.model)):
             for name, value in (logs or {}).items():
                 if name.startswith("val_"):
-                    tf.summary.scalar(f"Validation/{name[len('val_'):]}", value)
+                    tf.summary.scalar(f"Validation/{name[len('val_') :]}", value)
         self.writer.flush()
         self.validation_writer.flush()
 
@@ -96,8 +97,10 @@ class SampleImages(keras.callbacks.Callback):
         self.target_images = np.asarray(batch["target_image"])
         load_size = self.target_images.shape[1:3]
         self.skeletons = {
-            role: [draw_skeleton(scale_keypoints(k, old_size, load_size), load_size)
-                   for k in np.asarray(batch[f"{role}_keypoints"])]
+            role: [
+                draw_skeleton(scale_keypoints(k, old_size, load_size), load_size)
+                for k in np.asarray(batch[f"{role}_keypoints"])
+            ]
             for role in ("source", "target")
         }
         self.last_step = None
@@ -120,14 +123,21 @@ class SampleImages(keras.callbacks.Callback):
         sources, targets = to_uint8(self.inputs["source_image"]), to_uint8(self.target_images)
         tiles = []
         for i in range(len(sources)):
-            tiles += [sources[i], self.skeletons["source"][i], self.skeletons["target"][i],
-                      targets[i], generated[i], reconstructed[i]]
+            tiles += [
+                sources[i],
+                self.skeletons["source"][i],
+                self.skeletons["target"][i],
+                targets[i],
+                generated[i],
+                reconstructed[i],
+            ]
         return image_grid(tiles, columns=len(SAMPLE_COLUMNS))
 
     def write(self, step: int):
         grid = self.grid()
         with self.writer.as_default():
             tf.summary.image("samples", grid[np.newaxis], step=step)
-        write_atomically(tf.io.gfile.join(self.directory, f"step-{step:07d}.png"),
-                         tf.io.encode_png(grid).numpy())
+        write_atomically(
+            tf.io.gfile.join(self.directory, f"step-{step:07d}.png"), tf.io.encode_png(grid).numpy()
+        )
         self.last_step = step

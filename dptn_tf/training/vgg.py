@@ -99,7 +99,8 @@ def find_torchvision_weights(path: str | None = None) -> Path:
         raise FileNotFoundError(
             f"loss.vgg_path: {path} not found; it should be torchvision's VGG19 "
             f"({weight_files.VGG19_TORCHVISION.url}). loss.vgg_weights=none runs with random "
-            "weights.")
+            "weights."
+        )
     return Path(path).expanduser()
 
 
@@ -114,8 +115,9 @@ def torchvision_vgg19_convs(state: dict, file) -> list[tuple[str, np.ndarray, np
     """
     indices = sorted(int(m.group(1)) for key in state if (m := _CONV_WEIGHT.fullmatch(key)))
     if not indices:
-        raise ValueError(f"{file}: no 'features.N.weight' keys; expected a torchvision VGG19 "
-                         "state dict")
+        raise ValueError(
+            f"{file}: no 'features.N.weight' keys; expected a torchvision VGG19 state dict"
+        )
     convs = []
     for i in indices:
         name = f"features.{i}"
@@ -127,8 +129,11 @@ def torchvision_vgg19_convs(state: dict, file) -> list[tuple[str, np.ndarray, np
 
 def _vgg19_network(preprocessing: keras.layers.Layer | None = None) -> keras.Model:
     """VGG19's convolutions up to relu5_2, named as in `keras.applications.VGG19`."""
-    policy = ("mixed_bfloat16" if keras.mixed_precision.global_policy().name == "mixed_bfloat16"
-              else "float32")
+    policy = (
+        "mixed_bfloat16"
+        if keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+        else "float32"
+    )
     images = keras.Input((None, None, 3), dtype="float32", name="images")
     x = images if preprocessing is None else preprocessing(images)
     features = {}

@@ -61,8 +61,9 @@ def draw_skeleton(
     return np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
 
 
-def image_grid(images, columns: int, *, padding: int = 2, background: int = 255,
-               labels=None, scale: int = 1) -> np.ndarray:
+def image_grid(
+    images, columns: int, *, padding: int = 2, background: int = 255, labels=None, scale: int = 1
+) -> np.ndarray:
     """Tile same-sized uint8 `[H, W, 3]` images row by row into one uint8 picture.
 
     `scale` enlarges every image that many times (nearest neighbour: pixels stay sharp), so a
@@ -99,7 +100,8 @@ def image_grid(images, columns: int, *, padding: int = 2, background: int = 255,
         font = ImageFont.load_default(size=_LABEL_HEIGHT - 5)
         for column, label in enumerate(labels):
             centre = padding + column * (width + padding) + width / 2
-            draw.text((centre, _LABEL_HEIGHT / 2 + 1), label, fill=(0, 0, 0), font=font,
-                      anchor="mm")
+            draw.text(
+                (centre, _LABEL_HEIGHT / 2 + 1), label, fill=(0, 0, 0), font=font, anchor="mm"
+            )
         grid = np.asarray(picture)
     return grid

@@ -30,11 +30,14 @@ def _nhwc(x):
     return x.permute(0, 2, 3, 1).numpy()
 
 
-@pytest.mark.parametrize("config, nhead, size", [
-    (dict(ngf=16, img_f=64, layers=4, num_blocks=2, num_cabs=1, num_ttbs=3), 4, (64, 48)),
-    (dict(ngf=8, img_f=32, layers=3, num_blocks=0, num_cabs=3, num_ttbs=1), 1, (64, 44 * 2)),
-    (dict(ngf=16, img_f=128, layers=2, num_blocks=3, num_cabs=0, num_ttbs=2), 8, (32, 24)),
-])
+@pytest.mark.parametrize(
+    "config, nhead, size",
+    [
+        (dict(ngf=16, img_f=64, layers=4, num_blocks=2, num_cabs=1, num_ttbs=3), 4, (64, 48)),
+        (dict(ngf=8, img_f=32, layers=3, num_blocks=0, num_cabs=3, num_ttbs=1), 1, (64, 44 * 2)),
+        (dict(ngf=16, img_f=128, layers=2, num_blocks=3, num_cabs=0, num_ttbs=2), 8, (32, 24)),
+    ],
+)
 def test_other_official_configurations_and_sizes(config, nhead, size):
     state = torch_reference.random_generator_state_dict(seed=1, **config)
     generator, inferred = import_generator(_numpy(state), nhead=nhead)
@@ -45,10 +48,19 @@ def test_other_official_configurations_and_sizes(config, nhead, size):
     source = torch.rand(2, 3, h, w, generator=rng) * 2 - 1
     poses = torch.rand(2, 18, h, w, generator=rng), torch.rand(2, 18, h, w, generator=rng)
     expected_target, expected_source = torch_reference.generator_forward(
-        state, source, *poses, nhead=nhead, **{k: config[k] for k in
-                                                ("layers", "num_blocks", "num_cabs", "num_ttbs")})
-    outputs = generator({"source_image": _nhwc(source), "source_pose": _nhwc(poses[0]),
-                         "target_pose": _nhwc(poses[1])})
+        state,
+        source,
+        *poses,
+        nhead=nhead,
+        **{k: config[k] for k in ("layers", "num_blocks", "num_cabs", "num_ttbs")},
+    )
+    outputs = generator(
+        {
+            "source_image": _nhwc(source),
+            "source_pose": _nhwc(poses[0]),
+            "target_pose": _nhwc(poses[1]),
+        }
+    )
     assert np.abs(outputs["generated_target"] - _nhwc(expected_target)).max() < TOLERANCE
     assert np.abs(outputs["reconstructed_source"] - _nhwc(expected_source)).max() < TOLERANCE
 
@@ -73,8 +85,11 @@ def test_dataparallel_prefix_and_transformer_name_are_accepted():
 
 
 def test_default_img_f_is_kept_when_it_explains_the_widths():
-    state = _numpy(torch_reference.random_generator_state_dict(
-        ngf=64, img_f=512, layers=3, num_blocks=0, num_cabs=0, num_ttbs=0))
+    state = _numpy(
+        torch_reference.random_generator_state_dict(
+            ngf=64, img_f=512, layers=3, num_blocks=0, num_cabs=0, num_ttbs=0
+        )
+    )
     assert infer_generator_config(state).img_f == 512
 
 

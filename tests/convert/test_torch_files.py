@@ -55,8 +55,10 @@ BAD_FILES = {
     "empty": r"empty file \(0 bytes\), expected a PyTorch state dict",
     "truncated": r"a truncated or damaged PyTorch file \(.+\)$",  # torch's reason varies
     "text": r"not a PyTorch file \(it starts with b'generato'\), expected a state dict",
-    "pickled module": (r"holds pickled Python objects \(torch.nn.modules.linear.Linear\), which "
-                       r"are never unpickled here \(weights_only=True\)"),
+    "pickled module": (
+        r"holds pickled Python objects \(torch.nn.modules.linear.Linear\), which "
+        r"are never unpickled here \(weights_only=True\)"
+    ),
     "pickled code": r"holds pickled data other than tensors, which is never unpickled here",
     "a tensor": r"holds a Tensor, expected a state dict",
     "non-tensor entries": r"entry 'epoch' is a int, expected a tensor",

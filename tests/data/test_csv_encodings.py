@@ -32,6 +32,9 @@ def test_another_encoding_is_refused_naming_the_file_and_line(root):
     lines = path.read_text().splitlines()
     lines[2] = lines[2].replace(".jpg", "é.jpg", 1)
     path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
-    with pytest.raises(DatasetError, match=rf"^{path}: line 3: not UTF-8 text \(byte 0xe9\); "
-                                           "save the file as UTF-8$"):
+    with pytest.raises(
+        DatasetError,
+        match=rf"^{path}: line 3: not UTF-8 text \(byte 0xe9\); "
+        "save the file as UTF-8$",
+    ):
         load_split(root, "test", "synthetic", check_images=False)

@@ -28,8 +28,9 @@ FASHION_NAMES = [
 
 def synthetic_config(root, **settings) -> DataConfig:
     """The configuration of the session's tiny synthetic root (64x32 images)."""
-    return DataConfig(root=str(root), prefix="synthetic", load_size=(64, 32), old_size=(64, 32),
-                      **settings)
+    return DataConfig(
+        root=str(root), prefix="synthetic", load_size=(64, 32), old_size=(64, 32), **settings
+    )
 
 
 def keypoints_for(index, size):
@@ -164,8 +165,9 @@ def test_deepfashion_shaped_root_with_grayscale_and_rgba(tmp_path):
 
 def test_seeded_pipelines_repeat_their_order(synthetic_root):
     def names(seed):
-        config = synthetic_config(synthetic_root, batch_size=4, seed=seed, deterministic=True,
-                                  check_images=False)
+        config = synthetic_config(
+            synthetic_root, batch_size=4, seed=seed, deterministic=True, check_images=False
+        )
         batches = make_dataset(config, "train").take(12)  # more than one pass over 36 pairs
         return [n.decode() for b in batches for n in b["source_name"].numpy()]
 
@@ -203,27 +205,41 @@ def test_input_context_shards_and_splits_the_batch(synthetic_root):
 
 
 def pair_names(batch) -> list:
-    return [(s.decode(), t.decode()) for s, t in zip(batch["source_name"].numpy(),
-                                                     batch["target_name"].numpy(), strict=True)]
+    return [
+        (s.decode(), t.decode())
+        for s, t in zip(batch["source_name"].numpy(), batch["target_name"].numpy(), strict=True)
+    ]
 
 
 def test_replicas_share_the_global_batches_of_one_pipeline(synthetic_root):
     """Whatever the number of workers (input pipelines) and replicas, the replicas' batches of
     one step together are the batch one pipeline of the global batch size gives."""
-    config = synthetic_config(synthetic_root, batch_size=4, seed=3, deterministic=True,
-                              check_images=False)
+    config = synthetic_config(
+        synthetic_root, batch_size=4, seed=3, deterministic=True, check_images=False
+    )
     index = load_split(synthetic_root, "train", "synthetic", check_images=False)
     steps = 10  # more than one pass over the 36 pairs
     single = [pair_names(b) for b in make_dataset(config, "train", index=index).take(steps)]
     for pipelines, replicas in ((1, 2), (2, 2), (2, 4)):
         per_pipeline = replicas // pipelines
-        streams = [[pair_names(b) for b in make_dataset(
-            config, "train", index=index, input_context=tf.distribute.InputContext(
-                pipelines, pipeline, replicas)).take(steps * per_pipeline)]
-            for pipeline in range(pipelines)]
+        streams = [
+            [
+                pair_names(b)
+                for b in make_dataset(
+                    config,
+                    "train",
+                    index=index,
+                    input_context=tf.distribute.InputContext(pipelines, pipeline, replicas),
+                ).take(steps * per_pipeline)
+            ]
+            for pipeline in range(pipelines)
+        ]
         for step, expected in enumerate(single):
-            shares = [batch for stream in streams
-                      for batch in stream[step * per_pipeline:(step + 1) * per_pipeline]]
+            shares = [
+                batch
+                for stream in streams
+                for batch in stream[step * per_pipeline : (step + 1) * per_pipeline]
+            ]
             assert all(len(share) == 4 // replicas for share in shares)
             together = [pair for share in shares for pair in share]
             assert sorted(together) == sorted(expected), (pipelines, replicas, step)
@@ -239,8 +255,11 @@ def test_replicas_get_whole_evaluation_batches(synthetic_root):
         batches = list(make_dataset(config, "test", input_context=context, index=index))
         assert [b["source_image"].shape[0] for b in batches] == [2, 2]
         for batch in batches:
-            real += [pair for pair, weight in zip(pair_names(batch), batch["weight"].numpy(),
-                                                  strict=True) if weight == 1]
+            real += [
+                pair
+                for pair, weight in zip(pair_names(batch), batch["weight"].numpy(), strict=True)
+                if weight == 1
+            ]
             assert set(batch["weight"].numpy()) <= {0.0, 1.0}
     assert sorted(real) == sorted(index.pair_names())
 
@@ -253,12 +272,14 @@ def test_several_pipelines_need_one_seed(synthetic_root):
 
 
 def test_first_batch_continues_the_seeded_order(synthetic_root):
-    config = synthetic_config(synthetic_root, batch_size=4, seed=5, deterministic=True,
-                              check_images=False)
+    config = synthetic_config(
+        synthetic_root, batch_size=4, seed=5, deterministic=True, check_images=False
+    )
     index = load_split(synthetic_root, "train", "synthetic", check_images=False)
     from_start = [pair_names(b) for b in make_dataset(config, "train", index=index).take(12)]
-    resumed = [pair_names(b) for b in make_dataset(config, "train", index=index,
-                                                   first_batch=10).take(2)]
+    resumed = [
+        pair_names(b) for b in make_dataset(config, "train", index=index, first_batch=10).take(2)
+    ]
     assert resumed == from_start[10:]
 
 
@@ -341,8 +362,11 @@ def test_keypoint_outside_the_frame(market_root, x, refused):
     if not refused:
         load_market(market_root)
         return
-    with pytest.raises(DatasetError, match=r"joint 4 \(Rwri\) at \(y, x\) = \(5, (67|500)\) "
-                                           r"is outside the 128x64 frame") as error:
+    with pytest.raises(
+        DatasetError,
+        match=r"joint 4 \(Rwri\) at \(y, x\) = \(5, (67|500)\) "
+        r"is outside the 128x64 frame",
+    ) as error:
         load_market(market_root)
     assert f"{annotations}: line 3 ('{MARKET_NAMES[1]}')" in str(error.value)
 

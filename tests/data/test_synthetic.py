@@ -102,8 +102,10 @@ def test_person_is_large_on_a_light_background():
 
 def test_one_backdrop_for_everyone_and_coarse_mostly_plain_clothes():
     identities = [sample_identity(np.random.default_rng(seed)) for seed in range(200)]
-    corners = {tuple(render_person(ident, identity_and_pose(0, **standing(0.0))[1], SIZE)[0][0, 0])
-               for ident in identities[:5]}
+    corners = {
+        tuple(render_person(ident, identity_and_pose(0, **standing(0.0))[1], SIZE)[0][0, 0])
+        for ident in identities[:5]
+    }
     assert len(corners) == 1  # the same backdrop pixel behind five people
     garments = [garment for ident in identities for garment in (ident.top, ident.bottom)]
     assert 0.5 < np.mean([garment.pattern == "solid" for garment in garments]) < 0.7

@@ -25,9 +25,15 @@ REPO = Path(__file__).resolve().parents[2]
 TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1, num_ttbs=1)
 URL_LINE = re.compile(r"dptn-demo: open (http://\S+)")
 # Headless, and nothing reaching for the (closed) network.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def missing(message: str):
@@ -56,9 +62,18 @@ def demo_run(tmp_path_factory, synthetic_root, synthetic_settings) -> Path:
     keras.utils.set_random_seed(0)
     build_generator(TINY).save(run / GENERATOR_NAME)
     size = list(synthetic_settings["image_size"])
-    (run / CONFIG_NAME).write_text(yaml.safe_dump({"data": {
-        "root": str(synthetic_root), "prefix": "synthetic", "old_size": size,
-        "load_size": size}}))
+    (run / CONFIG_NAME).write_text(
+        yaml.safe_dump(
+            {
+                "data": {
+                    "root": str(synthetic_root),
+                    "prefix": "synthetic",
+                    "old_size": size,
+                    "load_size": size,
+                }
+            }
+        )
+    )
     return run
 
 
@@ -76,9 +91,23 @@ def demo_server(gradio, demo_run, pose_models_dir, tmp_path_factory):
     env |= {"DPTN_WEIGHTS_DIR": str(pose_models_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
     with stderr.open("w") as errors:
         server = subprocess.Popen(
-            [sys.executable, "-m", "dptn_tf.demo", "--run", str(demo_run), "--port",
-             str(free_port()), "--concurrency", "2"],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=errors, text=True)
+            [
+                sys.executable,
+                "-m",
+                "dptn_tf.demo",
+                "--run",
+                str(demo_run),
+                "--port",
+                str(free_port()),
+                "--concurrency",
+                "2",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
     try:
         deadline, url = time.monotonic() + 180, None
         while url is None and time.monotonic() < deadline:

@@ -27,11 +27,13 @@ def demo(demo_run, pose_models_dir):
 
 def test_bad_photos_are_answered_in_the_page(demo, nobody_photo, tmp_path):
     (tmp_path / "notes.jpg").write_text("not a photo")
-    side = int(MAX_PHOTO_PIXELS ** 0.5) + 1
+    side = int(MAX_PHOTO_PIXELS**0.5) + 1
     Image.new("RGB", (side, side)).save(tmp_path / "huge.png")
-    for path, message in ((tmp_path / "notes.jpg", "not a readable image"),
-                          (tmp_path / "huge.png", "over the limit"),
-                          (nobody_photo, "no person found")):
+    for path, message in (
+        (tmp_path / "notes.jpg", "not a readable image"),
+        (tmp_path / "huge.png", "over the limit"),
+        (nobody_photo, "no person found"),
+    ):
         view, state, pose, answer = demo.use_source(str(path))
         assert state is None and message in answer, answer
     assert "no person found" in demo.use_pose_photo(str(nobody_photo))[2]
@@ -53,21 +55,25 @@ def test_bad_poses_and_an_unreachable_server_are_answered(demo, full_body_photo)
     _, state, pose, _ = demo.use_source(str(full_body_photo))
     outside = json.loads(pose)
     outside[4] = [500, 3]
-    for text, message in (("[1, 2]", "18 [y, x] pairs"), ("{", "not JSON"),
-                          (json.dumps(outside), "outside the 64x32 frame: Rwri")):
+    for text, message in (
+        ("[1, 2]", "18 [y, x] pairs"),
+        ("{", "not JSON"),
+        (json.dumps(outside), "outside the 64x32 frame: Rwri"),
+    ):
         assert message in demo.generate(state, text)[2]
     assert "a photo of a person first" in demo.generate(None, pose)[2]
-    served = PoseTransferDemo(RestModel("http://127.0.0.1:9/v1/models/dptn", (64, 32), 5),
-                              demo.extractor, {})
+    served = PoseTransferDemo(
+        RestModel("http://127.0.0.1:9/v1/models/dptn", (64, 32), 5), demo.extractor, {}
+    )
     result, _, answer = served.generate(state, pose)
     assert result is None and "127.0.0.1:9" in answer, answer
     assert "need a .keras model" in served.attention(state, (1, 1))[1]
     assert demo.generate(state, pose)[2].startswith("Generated in")  # still serving
 
 
-def test_the_gallery_of_a_run_is_found_from_another_folder(demo_run, synthetic_root,
-                                                            synthetic_settings, pose_models_dir,
-                                                            tmp_path, monkeypatch):
+def test_the_gallery_of_a_run_is_found_from_another_folder(
+    demo_run, synthetic_root, synthetic_settings, pose_models_dir, tmp_path, monkeypatch
+):
     """`python train.py` in a project folder records `data.root` relative to it; the demo,
     started elsewhere, still shows that data set's test poses."""
     project = tmp_path / "project"
@@ -76,12 +82,23 @@ def test_the_gallery_of_a_run_is_found_from_another_folder(demo_run, synthetic_r
     run.mkdir(parents=True)
     shutil.copy(demo_run / GENERATOR_NAME, run / GENERATOR_NAME)
     size = list(synthetic_settings["image_size"])
-    (run / CONFIG_NAME).write_text(yaml.safe_dump({"data": {
-        "root": "data/synthetic", "prefix": "synthetic", "old_size": size, "load_size": size}}))
+    (run / CONFIG_NAME).write_text(
+        yaml.safe_dump(
+            {
+                "data": {
+                    "root": "data/synthetic",
+                    "prefix": "synthetic",
+                    "old_size": size,
+                    "load_size": size,
+                }
+            }
+        )
+    )
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
-    demo = load_demo(parse_args(["--run", "../project/runs/synthetic",
-                                 "--weights-dir", str(pose_models_dir)]))
+    demo = load_demo(
+        parse_args(["--run", "../project/runs/synthetic", "--weights-dir", str(pose_models_dir)])
+    )
     annotations = project / "data" / "synthetic" / "synthetic-annotation-test.csv"
     assert demo.annotations == str(annotations)
     assert [name for name, _ in demo.gallery] == sorted(read_annotations(annotations))

@@ -22,12 +22,14 @@ def _generate(page, previous: str | None) -> str:
         """(previous) => {
             const image = document.querySelector('#dptn-result img');
             return image && image.src && image.src !== previous && image.complete;
-        }""", arg=previous, timeout=TIMEOUT_MS)
+        }""",
+        arg=previous,
+        timeout=TIMEOUT_MS,
+    )
     return page.locator("#dptn-result img").get_attribute("src")
 
 
-def test_photo_gallery_pose_drag_and_a_bad_file(demo_server, browser, full_body_photo,
-                                                 tmp_path):
+def test_photo_gallery_pose_drag_and_a_bad_file(demo_server, browser, full_body_photo, tmp_path):
     url, stderr = demo_server
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(TIMEOUT_MS)

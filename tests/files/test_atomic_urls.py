@@ -17,8 +17,11 @@ def folder() -> str:
 
 
 def files_under(root: str) -> list:
-    return sorted(tf.io.gfile.join(directory, name)[len(root) + 1:]
-                  for directory, _, names in tf.io.gfile.walk(root) for name in names)
+    return sorted(
+        tf.io.gfile.join(directory, name)[len(root) + 1 :]
+        for directory, _, names in tf.io.gfile.walk(root)
+        for name in names
+    )
 
 
 def test_a_file_is_written_whole_and_replaced(folder):
@@ -38,10 +41,14 @@ def test_a_directory_arrives_with_all_its_files(folder):
         for name, text in (("saved_model.pb", "graph"), ("variables/variables.index", "index")):
             with tf.io.gfile.GFile(tf.io.gfile.join(temporary, name), "w") as file:
                 file.write(text)
-    assert files_under(folder) == ["exports/1/saved_model.pb",
-                                   "exports/1/variables/variables.index"]
-    assert tf.io.gfile.GFile(tf.io.gfile.join(target, "variables", "variables.index")).read() \
+    assert files_under(folder) == [
+        "exports/1/saved_model.pb",
+        "exports/1/variables/variables.index",
+    ]
+    assert (
+        tf.io.gfile.GFile(tf.io.gfile.join(target, "variables", "variables.index")).read()
         == "index"
+    )
 
 
 def test_a_failed_write_leaves_nothing(folder):

@@ -31,8 +31,9 @@ HOLD = textwrap.dedent("""
 
 def test_a_second_writer_is_refused_and_a_killed_one_never_blocks(tmp_path):
     folder = tmp_path / "out"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
         with pytest.raises(DirectoryInUseError) as refused:
@@ -63,8 +64,14 @@ def test_the_lock_is_released_when_the_block_raises(tmp_path):
 
 
 def test_only_atomic_path_temporaries_count_as_leftovers(tmp_path):
-    keep = [".hidden", "model.tmp", ".a.tmp-1234", ".a.tmp-0123456789", "b.tmp-01234567.png",
-            "notes.txt"]
+    keep = [
+        ".hidden",
+        "model.tmp",
+        ".a.tmp-1234",
+        ".a.tmp-0123456789",
+        "b.tmp-01234567.png",
+        "notes.txt",
+    ]
     gone = [".generator.tmp-0a1b2c3d.keras", ".7.tmp-deadbeef", ".step-0000002.tmp-01234567.png"]
     for name in keep + gone:
         (tmp_path / name).write_text("x")

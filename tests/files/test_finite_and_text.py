@@ -17,11 +17,18 @@ def test_non_finite_values_are_named_whatever_holds_them():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="dense")], name="net")
     assert non_finite_names(model_weights(model)) == []
     model.layers[0].bias.assign([0.0, np.inf])
-    named = [*model_weights(model), ("array", np.array([np.nan])), ("ints", np.array([1])),
-             ("fine", np.zeros(4, np.float16))]
+    named = [
+        *model_weights(model),
+        ("array", np.array([np.nan])),
+        ("ints", np.array([1])),
+        ("fine", np.zeros(4, np.float16)),
+    ]
     assert non_finite_names(named) == ["net/dense/bias", "array"]
-    with pytest.raises(NonFiniteError, match=r"^out/g.keras: NaN or infinity in 'net/dense/bias'; "
-                                             "nothing was written$"):
+    with pytest.raises(
+        NonFiniteError,
+        match=r"^out/g.keras: NaN or infinity in 'net/dense/bias'; "
+        "nothing was written$",
+    ):
         require_finite(model_weights(model), "out/g.keras")
     many = [(f"w{i}", np.array([np.nan])) for i in range(5)]
     with pytest.raises(NonFiniteError, match=r"'w0', 'w1', 'w2' and 2 more"):

@@ -40,12 +40,16 @@ from google.protobuf import json_format
 from tensorflow.core.protobuf import config_pb2
 
 DEFAULT_SIGNATURE = "serving_default"
-HTTP_STATUS = {"INVALID_ARGUMENT": 400, "NOT_FOUND": 404, "FAILED_PRECONDITION": 400,
-               "RESOURCE_EXHAUSTED": 429, "UNIMPLEMENTED": 501}
+HTTP_STATUS = {
+    "INVALID_ARGUMENT": 400,
+    "NOT_FOUND": 404,
+    "FAILED_PRECONDITION": 400,
+    "RESOURCE_EXHAUSTED": 429,
+    "UNIMPLEMENTED": 501,
+}
 _STATUS_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 PREDICT_PATH = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?:predict$")
-METADATA_PATH = re.compile(
-    r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?/metadata$")
+METADATA_PATH = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?/metadata$")
 
 
 class PredictError(Exception):
@@ -74,14 +78,16 @@ class ModelDouble:
         if version is None and available:
             version = available[-1]
         if version not in available:
-            raise PredictError("NOT_FOUND", f"Servable not found for request: "
-                               f"Specific({self.name}, {version})")
+            raise PredictError(
+                "NOT_FOUND", f"Servable not found for request: Specific({self.name}, {version})"
+            )
         if version not in self._versions:
             graph = tf.Graph()
             session = tf.compat.v1.Session(graph=graph)
             with graph.as_default():
                 meta_graph = tf.compat.v1.saved_model.load(
-                    session, ["serve"], str(self.base_path / str(version)))
+                    session, ["serve"], str(self.base_path / str(version))
+                )
             self._versions[version] = (session, meta_graph.signature_def)
         return version, *self._versions[version]
 
@@ -89,12 +95,15 @@ class ModelDouble:
         """The SignatureDef a request for `version`/`signature_name` would run."""
         _, _, signatures = self._load(version)
         if signature_name not in signatures:
-            raise PredictError("INVALID_ARGUMENT", f"Serving signature name: "
-                               f"\"{signature_name}\" not found in signature def")
+            raise PredictError(
+                "INVALID_ARGUMENT",
+                f'Serving signature name: "{signature_name}" not found in signature def',
+            )
         return signatures[signature_name]
 
-    def predict(self, model_name: str, version: int | None, signature_name: str,
-                inputs: dict) -> dict:
+    def predict(
+        self, model_name: str, version: int | None, signature_name: str, inputs: dict
+    ) -> dict:
         """Run one request: `{input alias: array}` -> `{output alias: array}`."""
         signature_name = signature_name or DEFAULT_SIGNATURE
         with self._lock:
@@ -102,17 +111,24 @@ class ModelDouble:
             if self.requests > self.max_requests:
                 raise PredictError("RESOURCE_EXHAUSTED", "test double: request limit reached")
             if model_name != self.name:
-                raise PredictError("NOT_FOUND", f"Servable not found for request: "
-                                   f"Latest({model_name})")
+                raise PredictError(
+                    "NOT_FOUND", f"Servable not found for request: Latest({model_name})"
+                )
             signature = self.signature(version, signature_name)
             if set(inputs) != set(signature.inputs):
-                raise PredictError("INVALID_ARGUMENT", f"input keys {sorted(inputs)} do not "
-                                   f"match the signature's {sorted(signature.inputs)}")
+                raise PredictError(
+                    "INVALID_ARGUMENT",
+                    f"input keys {sorted(inputs)} do not "
+                    f"match the signature's {sorted(signature.inputs)}",
+                )
             for alias, value in inputs.items():
                 expected = tf.dtypes.as_dtype(signature.inputs[alias].dtype)
                 if tf.dtypes.as_dtype(value.dtype) != expected:
-                    raise PredictError("INVALID_ARGUMENT", f"Expects arg '{alias}' to be "
-                                       f"{expected.name} but {value.dtype} is provided")
+                    raise PredictError(
+                        "INVALID_ARGUMENT",
+                        f"Expects arg '{alias}' to be "
+                        f"{expected.name} but {value.dtype} is provided",
+                    )
             feeds, fetches = sorted(inputs), sorted(signature.outputs)
             run = self._callable(version, signature_name, signature, feeds, fetches)
         try:
@@ -128,7 +144,8 @@ class ModelDouble:
         if key not in self._callables:
             options = config_pb2.CallableOptions(
                 feed=[signature.inputs[a].name for a in feeds],
-                fetch=[signature.outputs[a].name for a in fetches])
+                fetch=[signature.outputs[a].name for a in fetches],
+            )
             # Unlike `Session.run`, a callable does not check fed shapes against placeholders.
             self._callables[key] = session._make_callable_from_options(options)
         return self._callables[key]
@@ -140,13 +157,16 @@ class ModelDouble:
 
 def _from_json(value, dtype: tf.dtypes.DType, alias: str) -> np.ndarray:
     """A JSON value (`{"b64": ...}` leaves allowed) -> an array of the signature's dtype."""
+
     def leaf(v):
         if isinstance(v, list):
             return [leaf(x) for x in v]
         if isinstance(v, dict):
             if set(v) != {"b64"} or not isinstance(v["b64"], str):
-                raise PredictError("INVALID_ARGUMENT", f"JSON Value: {json.dumps(v)} not "
-                                   "formatted correctly for base64 data")
+                raise PredictError(
+                    "INVALID_ARGUMENT",
+                    f"JSON Value: {json.dumps(v)} not formatted correctly for base64 data",
+                )
             return base64.b64decode(v["b64"])
         return v.encode() if isinstance(v, str) and dtype == tf.string else v
 
@@ -160,6 +180,7 @@ def _from_json(value, dtype: tf.dtypes.DType, alias: str) -> np.ndarray:
 
 def _to_json(alias: str, value):
     """An output array -> JSON; strings of a `*_bytes` output as `{"b64": ...}`, as TF Serving."""
+
     def leaf(v):
         if isinstance(v, list):
             return [leaf(x) for x in v]
@@ -187,35 +208,49 @@ def rest_predict(model: ModelDouble, name: str, version: int | None, body) -> di
             raise PredictError("INVALID_ARGUMENT", "'instances' must be a non-empty list")
         named = isinstance(instances[0], dict) and set(instances[0]) != {"b64"}
         if not named and len(dtypes) > 1:
-            raise PredictError("INVALID_ARGUMENT", "instances is a plain list, but expecting list "
-                               "of objects as multiple input tensors required")
+            raise PredictError(
+                "INVALID_ARGUMENT",
+                "instances is a plain list, but expecting list "
+                "of objects as multiple input tensors required",
+            )
         if named and any(not isinstance(i, dict) or set(i) != set(dtypes) for i in instances):
-            raise PredictError("INVALID_ARGUMENT", "each instance must only have keys: "
-                               + ",".join(sorted(dtypes)))
-        columns = ({a: [i[a] for i in instances] for a in dtypes} if named
-                   else {next(iter(dtypes)): instances})
+            raise PredictError(
+                "INVALID_ARGUMENT", "each instance must only have keys: " + ",".join(sorted(dtypes))
+            )
+        columns = (
+            {a: [i[a] for i in instances] for a in dtypes}
+            if named
+            else {next(iter(dtypes)): instances}
+        )
     else:
         columns = body["inputs"]
         if not isinstance(columns, dict) or set(columns) == {"b64"}:
             if len(dtypes) > 1:
-                raise PredictError("INVALID_ARGUMENT", "inputs is a plain value/list, but "
-                                   "expecting an object as multiple input tensors required")
+                raise PredictError(
+                    "INVALID_ARGUMENT",
+                    "inputs is a plain value/list, but "
+                    "expecting an object as multiple input tensors required",
+                )
             columns = {next(iter(dtypes)): columns}
         missing = set(dtypes) - set(columns)
         if missing:
-            raise PredictError("INVALID_ARGUMENT", f"Missing named input: {min(missing)} "
-                               "in 'inputs' object.")
+            raise PredictError(
+                "INVALID_ARGUMENT", f"Missing named input: {min(missing)} in 'inputs' object."
+            )
     inputs = {a: _from_json(columns[a], dtypes[a], a) for a in dtypes}
     outputs = model.predict(name, version, signature_name, inputs)
     if "instances" in body:
         batch = len(next(iter(outputs.values())))
         if len(outputs) == 1:
-            (alias, value), = outputs.items()
+            ((alias, value),) = outputs.items()
             return {"predictions": [_to_json(alias, value[i]) for i in range(batch)]}
-        return {"predictions": [{a: _to_json(a, v[i]) for a, v in outputs.items()}
-                                for i in range(batch)]}
+        return {
+            "predictions": [
+                {a: _to_json(a, v[i]) for a, v in outputs.items()} for i in range(batch)
+            ]
+        }
     if len(outputs) == 1:
-        (alias, value), = outputs.items()
+        ((alias, value),) = outputs.items()
         return {"outputs": _to_json(alias, value)}
     return {"outputs": {a: _to_json(a, v) for a, v in outputs.items()}}
 
@@ -226,10 +261,17 @@ def rest_metadata(model: ModelDouble, name: str, version: int | None) -> dict:
         raise PredictError("NOT_FOUND", f"Servable not found for request: Latest({name})")
     with model._lock:
         version, _, signatures = model._load(version)
-    return {"model_spec": {"name": name, "signature_name": "", "version": str(version)},
-            "metadata": {"signature_def": {"signature_def": {
-                key: json_format.MessageToDict(value, preserving_proto_field_name=True)
-                for key, value in signatures.items()}}}}
+    return {
+        "model_spec": {"name": name, "signature_name": "", "version": str(version)},
+        "metadata": {
+            "signature_def": {
+                "signature_def": {
+                    key: json_format.MessageToDict(value, preserving_proto_field_name=True)
+                    for key, value in signatures.items()
+                }
+            }
+        },
+    }
 
 
 class _RestHandler(http.server.BaseHTTPRequestHandler):
@@ -312,8 +354,7 @@ def serve_grpc(model: ModelDouble):
             return response
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionService(), server)
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:

@@ -21,8 +21,9 @@ def _conv(x, sd, key, stride=1, padding=0):
 
 
 def _up(x, sd, key):
-    return F.conv_transpose2d(x, sd[f"{key}.weight"], sd[f"{key}.bias"], stride=2, padding=1,
-                              output_padding=1)
+    return F.conv_transpose2d(
+        x, sd[f"{key}.weight"], sd[f"{key}.bias"], stride=2, padding=1, output_padding=1
+    )
 
 
 def _norm(x, sd, key):
@@ -31,8 +32,10 @@ def _norm(x, sd, key):
 
 def _widths(ngf, img_f, layers):
     encoder = [ngf] + [ngf * min(2 ** (i + 1), img_f // ngf) for i in range(layers - 1)]
-    decoder = [ngf * (min(2 ** (layers - i - 2), img_f // ngf) if i < layers - 1 else 1)
-               for i in range(layers)]
+    decoder = [
+        ngf * (min(2 ** (layers - i - 2), img_f // ngf) if i < layers - 1 else 1)
+        for i in range(layers)
+    ]
     return encoder, decoder
 
 
@@ -58,8 +61,14 @@ def generator_shapes(ngf, img_f, layers, num_blocks, num_cabs, num_ttbs, image_n
             conv(f"{prefix}encoder{i}.model.5", encoder[i + 1], encoder[i + 1], 3)
     c = encoder[-1]
     for i in range(num_blocks):
-        for name, k in (("model.2", 3), ("model.5", 3), ("shortcut.0", 1),
-                        ("conv1", 3), ("conv2", 3), ("bypass", 1)):
+        for name, k in (
+            ("model.2", 3),
+            ("model.5", 3),
+            ("shortcut.0", 1),
+            ("conv1", 3),
+            ("conv2", 3),
+            ("bypass", 1),
+        ):
             conv(f"mblock{i}.{name}", c, c, k)
         norm(f"mblock{i}.model.0", c)
         norm(f"mblock{i}.model.3", c)
@@ -158,9 +167,22 @@ def _decode(x, sd, layers):
 
 def _attention(query, key, value, sd, prefix, nhead):
     return F.multi_head_attention_forward(
-        query, key, value, query.shape[-1], nhead, sd[f"{prefix}.in_proj_weight"],
-        sd[f"{prefix}.in_proj_bias"], None, None, False, 0.0, sd[f"{prefix}.out_proj.weight"],
-        sd[f"{prefix}.out_proj.bias"], training=False, need_weights=False)[0]
+        query,
+        key,
+        value,
+        query.shape[-1],
+        nhead,
+        sd[f"{prefix}.in_proj_weight"],
+        sd[f"{prefix}.in_proj_bias"],
+        None,
+        None,
+        False,
+        0.0,
+        sd[f"{prefix}.out_proj.weight"],
+        sd[f"{prefix}.out_proj.bias"],
+        training=False,
+        need_weights=False,
+    )[0]
 
 
 def _token_norm(tokens, sd, key):  # tokens (L, N, C)
@@ -200,9 +222,11 @@ def _pose_transformer(f_ss, f_st, f_s, sd, nhead, num_cabs, num_ttbs):
 
 
 @torch.no_grad()
-def generator_forward(sd, source, source_pose, target_pose, *, layers, num_blocks, nhead,
-                      num_cabs, num_ttbs):
+def generator_forward(
+    sd, source, source_pose, target_pose, *, layers, num_blocks, nhead, num_cabs, num_ttbs
+):
     """(generated target, source reconstruction), NCHW."""
+
     def shared(poses):
         x = _encode(torch.cat([source, source_pose, poses], 1), sd, "", layers)
         for i in range(num_blocks):
@@ -219,8 +243,12 @@ def random_discriminator_state_dict(ndf, img_f, layers, seed=0, image_nc=3):
     """Random official-layout ResDiscriminator weights with power-iterated `weight_u`/`weight_v`."""
     generator = torch.Generator().manual_seed(seed)
     widths = [ndf] + [ndf * min(2 ** (i + 1), img_f // ndf) for i in range(layers - 1)]
-    convs = {"block0.model.0": (ndf, image_nc, 3), "block0.model.2": (ndf, ndf, 4),
-             "block0.shortcut.1": (ndf, image_nc, 1), "conv": (1, widths[-1], 1)}
+    convs = {
+        "block0.model.0": (ndf, image_nc, 3),
+        "block0.model.2": (ndf, ndf, 4),
+        "block0.shortcut.1": (ndf, image_nc, 1),
+        "conv": (1, widths[-1], 1),
+    }
     for i in range(layers - 1):
         convs[f"encoder{i}.model.1"] = (widths[i], widths[i], 3)
         convs[f"encoder{i}.model.3"] = (widths[i + 1], widths[i], 4)

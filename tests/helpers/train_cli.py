@@ -17,8 +17,10 @@ STEPS = 6  # 3 epochs of 2 steps
 # The quickstart's configuration with its adversarial term on, so that backups, resumes and logs
 # cover both networks and both optimizers (its VGG19 losses stay off).
 ADVERSARIAL = "loss.lambda_g=2.0"
-REPORTED = (*reported_loss_names(load_config(REPO / "configs/synthetic.yaml", [ADVERSARIAL]).loss),
-            TOTAL_NAME)
+REPORTED = (
+    *reported_loss_names(load_config(REPO / "configs/synthetic.yaml", [ADVERSARIAL]).loss),
+    TOTAL_NAME,
+)
 TENSORFLOW_LOG_LINE = re.compile(r"^[IWEF]\d{4} |absl::InitializeLog|cuInit", re.M)
 
 
@@ -51,16 +53,19 @@ def command(root: Path, run_dir: Path) -> list:
 
 
 def run(args) -> subprocess.CompletedProcess:
-    result = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO,
-                            check=False)
+    result = subprocess.run(
+        args, capture_output=True, text=True, timeout=600, cwd=REPO, check=False
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
 
 def backed_up_iterations(run_dir: Path) -> dict:
     reader = tf.train.load_checkpoint(str(run_dir / "backup"))
-    return {name: int(reader.get_tensor(f"{name}/_iterations/.ATTRIBUTES/VARIABLE_VALUE"))
-            for name in ("generator_optimizer", "discriminator_optimizer")}
+    return {
+        name: int(reader.get_tensor(f"{name}/_iterations/.ATTRIBUTES/VARIABLE_VALUE"))
+        for name in ("generator_optimizer", "discriminator_optimizer")
+    }
 
 
 def summaries(run_dir: Path, run: str = "train") -> dict:

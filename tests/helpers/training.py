@@ -10,12 +10,21 @@ from dptn_tf import training
 from dptn_tf.config import ModelConfig, load_config
 
 # A generator and discriminator small enough to train in seconds on a CPU.
-TINY_MODEL = ["model.ngf=8", "model.img_f=32", "model.num_blocks=1", "model.num_cabs=1",
-              "model.num_ttbs=1", "model.dis_ndf=8", "model.dis_img_f=32", "model.dis_layers=3"]
+TINY_MODEL = [
+    "model.ngf=8",
+    "model.img_f=32",
+    "model.num_blocks=1",
+    "model.num_cabs=1",
+    "model.num_ttbs=1",
+    "model.dis_ndf=8",
+    "model.dis_img_f=32",
+    "model.dis_layers=3",
+]
 
 # The same tiny generator as a ModelConfig, for tests that build only the generator.
-TINY_GENERATOR = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1,
-                             num_ttbs=1)
+TINY_GENERATOR = ModelConfig(
+    ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1, num_ttbs=1
+)
 
 
 def tiny_config(*overrides):
@@ -25,8 +34,10 @@ def tiny_config(*overrides):
 def random_batch(batch_size=2, size=(32, 32), seed=0) -> dict:
     rng = np.random.default_rng(seed)
     channels = {"source_image": 3, "target_image": 3, "source_pose": 18, "target_pose": 18}
-    return {name: rng.uniform(-1, 1, (batch_size, *size, c)).astype("float32")
-            for name, c in channels.items()}
+    return {
+        name: rng.uniform(-1, 1, (batch_size, *size, c)).astype("float32")
+        for name, c in channels.items()
+    }
 
 
 def compiled_model(config, **compile_kwargs):
@@ -42,5 +53,6 @@ def compiled_model(config, **compile_kwargs):
 
 
 def fit_one_step(model, batch):
-    return model.fit(tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0,
-                     shuffle=False).history
+    return model.fit(
+        tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0, shuffle=False
+    ).history

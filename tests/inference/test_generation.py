@@ -23,8 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _data_config(root, load_size=(64, 64)):
     # Load size differs from the annotation size, as DeepFashion's 256x256 vs 256x176.
-    return DataConfig(root=str(root), prefix="synthetic", load_size=load_size, old_size=(64, 32),
-                      batch_size=3)
+    return DataConfig(
+        root=str(root), prefix="synthetic", load_size=load_size, old_size=(64, 32), batch_size=3
+    )
 
 
 def test_result_name_is_the_official_one():
@@ -38,8 +39,9 @@ def test_saved_pixels_truncate_then_resize_like_the_official_script():
     np.testing.assert_array_equal(pixels[0, 0, 0], [0, 127, 255])  # 127.5 truncates to 127
 
 
-def test_generate_writes_every_test_pair_at_annotation_size_and_resumes(synthetic_root,
-                                                                         generator_file, tmp_path):
+def test_generate_writes_every_test_pair_at_annotation_size_and_resumes(
+    synthetic_root, generator_file, tmp_path
+):
     config = _data_config(synthetic_root)
     model = keras.saving.load_model(generator_file)
     out = tmp_path / "results"
@@ -59,10 +61,19 @@ def test_generate_writes_every_test_pair_at_annotation_size_and_resumes(syntheti
 
 def tool_command(tool: str, generator_file, synthetic_root) -> list:
     """`tools/<tool>.py` on the tiny generator and the tests' synthetic set (64x32)."""
-    overrides = [f"data.root={synthetic_root}", "data.prefix=synthetic",
-                 "data.load_size=[64,32]", "data.old_size=[64,32]"]
-    return [sys.executable, str(REPO / "tools" / f"{tool}.py"), "--generator", str(generator_file),
-            *(arg for item in overrides for arg in ("--set", item))]
+    overrides = [
+        f"data.root={synthetic_root}",
+        "data.prefix=synthetic",
+        "data.load_size=[64,32]",
+        "data.old_size=[64,32]",
+    ]
+    return [
+        sys.executable,
+        str(REPO / "tools" / f"{tool}.py"),
+        "--generator",
+        str(generator_file),
+        *(arg for item in overrides for arg in ("--set", item)),
+    ]
 
 
 def test_generate_cli_with_a_pairs_subset_and_a_bad_row(synthetic_root, generator_file, tmp_path):
@@ -72,13 +83,17 @@ def test_generate_cli_with_a_pairs_subset_and_a_bad_row(synthetic_root, generato
     pairs.write_text("from,to\n" + "".join(f"{a},{b}\n" for a, b in chosen))
     common = tool_command("generate", generator_file, synthetic_root)
     out = tmp_path / "subset"
-    subprocess.run(common + ["--out", str(out), "--pairs", str(pairs)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        common + ["--out", str(out), "--pairs", str(pairs)], check=True, capture_output=True
+    )
     assert sorted(p.name for p in out.iterdir()) == sorted(result_name(a, b) for a, b in chosen)
 
     pairs.write_text("from,to\nnobody.jpg,id00003_000.jpg\n")
-    result = subprocess.run(common + ["--out", str(tmp_path / "bad"), "--pairs", str(pairs)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        common + ["--out", str(tmp_path / "bad"), "--pairs", str(pairs)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert "line 2" in result.stderr and "nobody.jpg" in result.stderr
 
@@ -96,8 +111,11 @@ def test_point_attention_reads_the_row_of_the_points_token():
 
 def test_visualize_grid_and_attention_pictures(synthetic_root, generator_file, tmp_path):
     common = tool_command("visualize", generator_file, synthetic_root)
-    subprocess.run(common + ["grid", "--num-pairs", "2", "--out", str(tmp_path / "grid.png")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        common + ["grid", "--num-pairs", "2", "--out", str(tmp_path / "grid.png")],
+        check=True,
+        capture_output=True,
+    )
     grid = tf.io.decode_png((tmp_path / "grid.png").read_bytes()).numpy()
     tile, rows = (128 + 2, 64 + 2), 2  # 64x32 images enlarged twice (the default --scale)
     header = grid.shape[0] - (2 + rows * tile[0])
@@ -109,13 +127,27 @@ def test_visualize_grid_and_attention_pictures(synthetic_root, generator_file, t
         source = index.names[index.pairs[pair][0]]
         expected = decode_rgb((synthetic_root / "test" / source).read_bytes()).numpy()
         top = header + 2 + row * tile[0]
-        shown = grid[top:top + 128:2, 2:2 + 64:2]
+        shown = grid[top : top + 128 : 2, 2 : 2 + 64 : 2]
         np.testing.assert_allclose(shown, expected, atol=1)
 
     a, b = index.pair_names()[0]
-    subprocess.run(common + ["attention", "--pair", f"{a},{b}", "--points", "10,10", "50,20",
-                             "--scale", "3", "--out", str(tmp_path / "attention.png")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        common
+        + [
+            "attention",
+            "--pair",
+            f"{a},{b}",
+            "--points",
+            "10,10",
+            "50,20",
+            "--scale",
+            "3",
+            "--out",
+            str(tmp_path / "attention.png"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     picture = tf.io.decode_png((tmp_path / "attention.png").read_bytes()).numpy()
     assert picture.shape[1:] == (2 + 3 * (3 * 32 + 2), 3)
     assert picture.shape[0] > 2 + 3 * 64 + 2  # the label row on top

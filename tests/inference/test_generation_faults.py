@@ -21,18 +21,32 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def generate_args(root, generator, out) -> list:
-    settings = [f"data.root={root}", "data.prefix=synthetic", "data.load_size=[64,32]",
-                "data.old_size=[64,32]", "data.batch_size=1"]
-    return ["--generator", str(generator), "--out", str(out),
-            *(arg for item in settings for arg in ("--set", item))]
+    settings = [
+        f"data.root={root}",
+        "data.prefix=synthetic",
+        "data.load_size=[64,32]",
+        "data.old_size=[64,32]",
+        "data.batch_size=1",
+    ]
+    return [
+        "--generator",
+        str(generator),
+        "--out",
+        str(out),
+        *(arg for item in settings for arg in ("--set", item)),
+    ]
 
 
 @pytest.mark.slow
-def test_generation_killed_at_a_random_point_leaves_only_whole_images(synthetic_root,
-                                                                      generator_file, tmp_path):
+def test_generation_killed_at_a_random_point_leaves_only_whole_images(
+    synthetic_root, generator_file, tmp_path
+):
     out = tmp_path / "results"
-    args = [sys.executable, str(REPO / "tools" / "generate.py"),
-            *generate_args(synthetic_root, generator_file, out)]
+    args = [
+        sys.executable,
+        str(REPO / "tools" / "generate.py"),
+        *generate_args(synthetic_root, generator_file, out),
+    ]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while not (out.is_dir() and any(n.endswith(".jpg") for n in os.listdir(out))):
@@ -56,8 +70,9 @@ def test_generation_killed_at_a_random_point_leaves_only_whole_images(synthetic_
     assert not any(TEMPORARY_NAME.fullmatch(name) for name in os.listdir(out))
 
 
-def test_a_second_generator_on_the_same_folder_is_refused(synthetic_root, generator_file,
-                                                           tmp_path, capsys):
+def test_a_second_generator_on_the_same_folder_is_refused(
+    synthetic_root, generator_file, tmp_path, capsys
+):
     from dptn_tf.cli import generate as tool
 
     out = tmp_path / "results"

@@ -112,19 +112,22 @@ def test_spectral_norm_training_iterates_and_differentiates_through_sigma(torch_
     reference.train()
     torch_x = torch.from_numpy(x).permute(0, 3, 1, 2)
     torch_out = reference(torch_x)
-    (torch_out ** 2).sum().backward()
+    (torch_out**2).sum().backward()
     with tf.GradientTape() as tape:
         out = layer(x, training=True)
-        loss = tf.reduce_sum(out ** 2)
+        loss = tf.reduce_sum(out**2)
     gradient = tape.gradient(loss, layer.kernel)
     np.testing.assert_allclose(
         out, torch_out.detach().permute(0, 2, 3, 1).numpy(), rtol=1e-5, atol=1e-5
     )
     np.testing.assert_allclose(layer.u.numpy(), reference.weight_u.numpy(), atol=1e-6)
     np.testing.assert_allclose(layer.v.numpy(), reference.weight_v.numpy(), atol=1e-6)
-    np.testing.assert_allclose(gradient.numpy(),
-                               reference.weight_orig.grad.numpy().transpose(2, 3, 1, 0),
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        gradient.numpy(),
+        reference.weight_orig.grad.numpy().transpose(2, 3, 1, 0),
+        rtol=1e-4,
+        atol=1e-4,
+    )
 
 
 def _roundtrip(layer):
@@ -152,11 +155,13 @@ def test_pose_transformer_returns_attention_maps_that_are_distributions():
     f_ss, f_st, f_s = (RNG.normal(size=(1, 4, 3, 8)).astype("float32") for _ in range(3))
     output, scores = ptm(f_ss, f_st, f_s, return_attention_scores=True)
     assert output.shape == (1, 4, 3, 8)
-    assert sorted(scores) == ["context_augment_block_0/self_attention",
-                              "texture_transfer_block_0/cross_attention",
-                              "texture_transfer_block_0/self_attention",
-                              "texture_transfer_block_1/cross_attention",
-                              "texture_transfer_block_1/self_attention"]
+    assert sorted(scores) == [
+        "context_augment_block_0/self_attention",
+        "texture_transfer_block_0/cross_attention",
+        "texture_transfer_block_0/self_attention",
+        "texture_transfer_block_1/cross_attention",
+        "texture_transfer_block_1/self_attention",
+    ]
     cross = np.asarray(scores["texture_transfer_block_1/cross_attention"])
     assert cross.shape == (1, 2, 12, 12)
     np.testing.assert_allclose(cross.sum(-1), 1.0, atol=1e-5)

@@ -202,10 +202,14 @@ def test_missing_weights_skip_their_metrics_and_are_all_named(tool, tmp_path, ca
     output = capsys.readouterr()
     assert "lpips" in output.out and "skipped" in output.out
     message = output.err
-    for needed in ("alexnet-owt-*.pth", "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
-                   "lpips_v0.1_alex.pth", "inception_v3_google-*.pth",
-                   "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth",
-                   str(tmp_path / "none")):
+    for needed in (
+        "alexnet-owt-*.pth",
+        "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
+        "lpips_v0.1_alex.pth",
+        "inception_v3_google-*.pth",
+        "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth",
+        str(tmp_path / "none"),
+    ):
         assert needed in message, needed
 
 

@@ -36,6 +36,7 @@ try:
 except ImportError:
     torch = None
 
+
 @pytest.fixture(scope="module")
 def weights_dir(tmp_path_factory):
     """A weights folder with all four files, named as downloaded."""

@@ -14,15 +14,27 @@ from dptn_tf.models import (
     inference_generator,
 )
 
-TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1, num_ttbs=1,
-                   dis_ndf=8, dis_img_f=32, dis_layers=3)
+TINY = ModelConfig(
+    ngf=8,
+    img_f=32,
+    layers=3,
+    num_blocks=1,
+    nhead=2,
+    num_cabs=1,
+    num_ttbs=1,
+    dis_ndf=8,
+    dis_img_f=32,
+    dis_layers=3,
+)
 
 
 def _inputs(batch, height, width, seed=0):
     rng = np.random.default_rng(seed)
-    return {"source_image": rng.uniform(-1, 1, (batch, height, width, 3)).astype("float32"),
-            "source_pose": rng.uniform(0, 1, (batch, height, width, 18)).astype("float32"),
-            "target_pose": rng.uniform(0, 1, (batch, height, width, 18)).astype("float32")}
+    return {
+        "source_image": rng.uniform(-1, 1, (batch, height, width, 3)).astype("float32"),
+        "source_pose": rng.uniform(0, 1, (batch, height, width, 18)).astype("float32"),
+        "target_pose": rng.uniform(0, 1, (batch, height, width, 18)).astype("float32"),
+    }
 
 
 def _trainable(model):
@@ -98,8 +110,11 @@ def test_mixed_precision_generator_returns_float32_images():
 
 @pytest.mark.parametrize("which", ["training", "inference", "discriminator"])
 def test_keras_file_round_trip_gives_identical_outputs(which, tmp_path):
-    model = {"training": _generator, "discriminator": _discriminator,
-             "inference": lambda: inference_generator(_generator())}[which]()
+    model = {
+        "training": _generator,
+        "discriminator": _discriminator,
+        "inference": lambda: inference_generator(_generator()),
+    }[which]()
     inputs = _inputs(2, 32, 24)["source_image"] if which == "discriminator" else _inputs(2, 32, 24)
     path = tmp_path / f"{which}.keras"
     model.save(path)

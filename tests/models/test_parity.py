@@ -58,7 +58,8 @@ def test_intermediate_features_match_official(generator, golden):
 
 def test_discriminator_matches_official(fixtures_dir, golden):
     discriminator, config = import_discriminator(
-        load_torch_state_dict(fixtures_dir / "dptn_market_128x64_D.pth"))
+        load_torch_state_dict(fixtures_dir / "dptn_market_128x64_D.pth")
+    )
     assert config.dis_layers == 3
     assert _max_error(discriminator(golden["source_image"]), golden["disc_out"]) < TOLERANCE
 
@@ -66,16 +67,25 @@ def test_discriminator_matches_official(fixtures_dir, golden):
 def test_converter_cli_writes_loadable_models(fixtures_dir, golden, tmp_path):
     """The issue's acceptance command, then a fresh process that only imports dptn_tf."""
     out = tmp_path / "converted"
-    subprocess.run([sys.executable, str(REPO / "tools" / "convert_torch_checkpoint.py"),
-                    str(fixtures_dir / "dptn_market_128x64_G.pth"), "--discriminator",
-                    str(fixtures_dir / "dptn_market_128x64_D.pth"), "--out", str(out)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "tools" / "convert_torch_checkpoint.py"),
+            str(fixtures_dir / "dptn_market_128x64_G.pth"),
+            "--discriminator",
+            str(fixtures_dir / "dptn_market_128x64_D.pth"),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
     assert sorted(p.name for p in out.iterdir()) == ["discriminator.keras", "generator.keras"]
     check = f"""
 import numpy as np, keras, dptn_tf.layers
-golden = np.load({str(fixtures_dir / 'dptn_market_128x64.npz')!r})
-g = keras.saving.load_model({str(out / 'generator.keras')!r})
-d = keras.saving.load_model({str(out / 'discriminator.keras')!r})
+golden = np.load({str(fixtures_dir / "dptn_market_128x64.npz")!r})
+g = keras.saving.load_model({str(out / "generator.keras")!r})
+d = keras.saving.load_model({str(out / "discriminator.keras")!r})
 print(float(np.abs(g({{k: golden[k] for k in {INPUT_NAMES!r}}}) - golden['out_target']).max()))
 print(float(np.abs(d(golden['source_image']) - golden['disc_out']).max()))
 """

@@ -26,15 +26,18 @@ from PIL import Image
 
 def main(wheel: str) -> None:
     with zipfile.ZipFile(wheel) as archive:
-        bus = np.asarray(Image.open(io.BytesIO(archive.read("ultralytics/assets/bus.jpg")))
-                         .convert("RGB"))
+        bus = np.asarray(
+            Image.open(io.BytesIO(archive.read("ultralytics/assets/bus.jpg"))).convert("RGB")
+        )
     reference = {}
     with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) as pose:
         for name, image in (("astronaut.png", skimage.data.astronaut()), ("bus.jpg", bus)):
             height, width = image.shape[:2]
             landmarks = pose.process(image).pose_landmarks.landmark
-            reference[name] = [[round(p.y * height, 2), round(p.x * width, 2),
-                                round(p.visibility, 4)] for p in landmarks]
+            reference[name] = [
+                [round(p.y * height, 2), round(p.x * width, 2), round(p.visibility, 4)]
+                for p in landmarks
+            ]
     out = Path(__file__).with_name("mediapipe_landmarks.json")
     out.write_text(json.dumps({"mediapipe": mp.__version__, "landmarks": reference}) + "\n")
     print(f"wrote {out}")

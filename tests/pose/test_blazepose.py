@@ -67,8 +67,9 @@ def test_an_upper_body_photo_has_no_legs(blazepose, upper_body_photo):
 
 def test_the_visibility_threshold_decides_what_is_missing(blazepose, upper_body_photo):
     image = read_rgb(upper_body_photo)
-    present = [int(np.sum(blazepose.keypoints(image, t)[:, 0] != MISSING))
-               for t in (0.0, 0.5, 0.9, 1.01)]
+    present = [
+        int(np.sum(blazepose.keypoints(image, t)[:, 0] != MISSING)) for t in (0.0, 0.5, 0.9, 1.01)
+    ]
     assert present[0] >= present[1] >= present[2] >= present[3] == 0 and present[0] > present[2]
 
 
@@ -81,8 +82,10 @@ def test_the_33_to_18_mapping():
     landmarks = np.stack([np.arange(33.0), 100.0 + np.arange(33)], axis=-1)  # i at (i, 100 + i)
     visibility = np.ones(33)
     expected_rows = [0, 11.5, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 5, 2, 8, 7]
-    np.testing.assert_array_equal(blazepose_to_coco18(landmarks, visibility),
-                                  np.stack([expected_rows, np.add(expected_rows, 100)], -1))
+    np.testing.assert_array_equal(
+        blazepose_to_coco18(landmarks, visibility),
+        np.stack([expected_rows, np.add(expected_rows, 100)], -1),
+    )
     visibility[[12, 28, 2]] = [0.49, 0.2, 0.5]  # right shoulder (and so the neck), right ankle
     keypoints = blazepose_to_coco18(landmarks, visibility)
     missing = np.flatnonzero(keypoints[:, 0] == MISSING).tolist()
@@ -116,6 +119,9 @@ def test_a_damaged_model_file_is_refused_naming_it(pose_models_dir, tmp_path, mo
     data = bytearray(damaged.read_bytes())
     data[len(data) // 2] ^= 0xFF
     damaged.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match=rf"{damaged}: SHA-256 .*expected "
-                                         rf"{BLAZEPOSE_LANDMARKS.sha256}.*fetch_pose_models"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{damaged}: SHA-256 .*expected "
+        rf"{BLAZEPOSE_LANDMARKS.sha256}.*fetch_pose_models",
+    ):
         BlazePose(tmp_path)

@@ -42,9 +42,21 @@ def test_keypoints_tool_reads_the_photo_upright(full_body_photo, pose_models_dir
     sideways, upright = _sideways_and_upright(full_body_photo, tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "keypoints.py"), str(upright), str(sideways),
-         "--weights-dir", str(pose_models_dir)],
-        capture_output=True, text=True, timeout=180, cwd=REPO, env=env, check=True)
+        [
+            sys.executable,
+            str(REPO / "tools" / "keypoints.py"),
+            str(upright),
+            str(sideways),
+            "--weights-dir",
+            str(pose_models_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=REPO,
+        env=env,
+        check=True,
+    )
     rows = _rows(result.stdout)
     assert np.all(rows["upright.png"] >= 0)
     assert np.abs(rows["sideways.jpg"] - rows["upright.png"]).max() <= 2

@@ -55,8 +55,9 @@ def test_keypoints_follow_the_window_and_its_resize():
     window = Window(top=10, left=20, height=200, width=100)
     keypoints = np.array([[10.0, 20.0], [210.0, 120.0], [MISSING, MISSING]] + [[60.0, 70.0]] * 15)
     np.testing.assert_allclose(window.keypoints_in(keypoints)[:3], [[0, 0], [200, 100], [-1, -1]])
-    np.testing.assert_allclose(window.keypoints_in(keypoints, (100, 25))[:3],
-                               [[0, 0], [100, 25], [-1, -1]])
+    np.testing.assert_allclose(
+        window.keypoints_in(keypoints, (100, 25))[:3], [[0, 0], [100, 25], [-1, -1]]
+    )
 
 
 def test_a_person_of_one_point_cannot_be_framed():

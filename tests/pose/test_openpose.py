@@ -23,8 +23,9 @@ def test_body_25_drops_the_mid_hip_and_the_feet():
     # R hip/knee/ankle 9-11 and L hip/knee/ankle 12-14 (8 is MidHip); eyes and ears 15-18.
     expected_columns = [0, 1, 2, 3, MISSING, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]
     np.testing.assert_array_equal(keypoints[:, 1], expected_columns)
-    np.testing.assert_array_equal(keypoints[:, 0],
-                                  [MISSING if c == MISSING else 1000 + c for c in expected_columns])
+    np.testing.assert_array_equal(
+        keypoints[:, 0], [MISSING if c == MISSING else 1000 + c for c in expected_columns]
+    )
 
 
 def test_coco_18_is_taken_as_it_is():
@@ -40,20 +41,34 @@ def test_the_most_confident_person_is_read(tmp_path):
     weak = _flat([(5, 5)] * 18, [0.2] * 18)
     strong = _flat([(j, 2 * j) for j in range(25)], [0.8] * 25)
     path = tmp_path / "photo_keypoints.json"
-    path.write_text(json.dumps({"version": 1.3, "people": [
-        {"person_id": [-1], "pose_keypoints_2d": weak, "face_keypoints_2d": []},
-        {"person_id": [-1], "pose_keypoints_2d": strong, "face_keypoints_2d": []}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "version": 1.3,
+                "people": [
+                    {"person_id": [-1], "pose_keypoints_2d": weak, "face_keypoints_2d": []},
+                    {"person_id": [-1], "pose_keypoints_2d": strong, "face_keypoints_2d": []},
+                ],
+            }
+        )
+    )
     keypoints = read_openpose_json(path)
     assert keypoints[1].tolist() == [1, 2] and keypoints[8].tolist() == [9, 18]
 
 
-@pytest.mark.parametrize("content, error, message", [
-    ({"people": []}, NoPersonFound, r"photo.json: no person found"),
-    ({"people": [{"pose_keypoints_2d": []}]}, NoPersonFound, r"no person found"),
-    ({"persons": []}, ValueError, r"photo.json: not an OpenPose JSON file"),
-    ({"people": [{"pose_keypoints_2d": [1.0] * 45}]}, ValueError,
-     r"photo.json: pose_keypoints_2d: expected 54 \(COCO-18\) or 75 \(BODY_25\)"),
-])
+@pytest.mark.parametrize(
+    "content, error, message",
+    [
+        ({"people": []}, NoPersonFound, r"photo.json: no person found"),
+        ({"people": [{"pose_keypoints_2d": []}]}, NoPersonFound, r"no person found"),
+        ({"persons": []}, ValueError, r"photo.json: not an OpenPose JSON file"),
+        (
+            {"people": [{"pose_keypoints_2d": [1.0] * 45}]},
+            ValueError,
+            r"photo.json: pose_keypoints_2d: expected 54 \(COCO-18\) or 75 \(BODY_25\)",
+        ),
+    ],
+)
 def test_files_that_are_not_a_pose_say_so(tmp_path, content, error, message):
     path = tmp_path / "photo.json"
     path.write_text(json.dumps(content))

@@ -66,8 +66,11 @@ def test_a_photo_over_the_pixel_limit_is_refused_before_decoding(tmp_path):
 
 
 def test_reading_photos_loads_no_tensorflow():
-    probe = ("import sys; from dptn_tf.pose import read_photo, person_window, BlazePose; "
-             "print('tensorflow' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            timeout=120, check=True)
+    probe = (
+        "import sys; from dptn_tf.pose import read_photo, person_window, BlazePose; "
+        "print('tensorflow' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
     assert result.stdout.strip() == "False"

@@ -33,16 +33,22 @@ def run_dir(tmp_path_factory):
 
 
 def export_command(run, base) -> list:
-    return [sys.executable, str(REPO / "export_savedmodel.py"), "--run", str(run),
-            "--out", str(base)]
+    return [
+        sys.executable,
+        str(REPO / "export_savedmodel.py"),
+        "--run",
+        str(run),
+        "--out",
+        str(base),
+    ]
 
 
 @pytest.mark.slow
-def test_an_export_killed_while_writing_leaves_no_version_and_the_next_cleans_up(run_dir,
-                                                                                 tmp_path):
+def test_an_export_killed_while_writing_leaves_no_version_and_the_next_cleans_up(run_dir, tmp_path):
     base = tmp_path / "dptn"
-    process = subprocess.Popen(export_command(run_dir, base), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        export_command(run_dir, base), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 300
     while not (base.is_dir() and any(n.startswith(".1.tmp-") for n in os.listdir(base))):
         assert process.poll() is None, "the export ended before writing its version"
@@ -53,8 +59,9 @@ def test_an_export_killed_while_writing_leaves_no_version_and_the_next_cleans_up
     left = sorted(p.name for p in base.iterdir())
     assert "1" not in left and any(n.startswith(".1.tmp-") for n in left)  # nothing a server loads
 
-    result = subprocess.run(export_command(run_dir, base), capture_output=True, text=True,
-                            timeout=300, check=False)
+    result = subprocess.run(
+        export_command(run_dir, base), capture_output=True, text=True, timeout=300, check=False
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in base.iterdir()) == ["1"]  # leftovers and lock gone
     assert (base / "1" / "saved_model.pb").is_file()
@@ -77,10 +84,19 @@ def test_a_generator_holding_nan_is_never_exported(run_dir, tmp_path, capsys):
     kernel.assign(np.where(np.arange(kernel.shape[-1]) == 1, np.nan, kernel.numpy()))
     generator.save(tmp_path / "poisoned.keras")
     base = tmp_path / "dptn"
-    status = _cli().main(["--generator", str(tmp_path / "poisoned.keras"), "--set",
-                          "data.load_size=[32,24]", "--out", str(base)])
+    status = _cli().main(
+        [
+            "--generator",
+            str(tmp_path / "poisoned.keras"),
+            "--set",
+            "data.load_size=[32,24]",
+            "--out",
+            str(base),
+        ]
+    )
     assert status == 1
     error = capsys.readouterr().err.strip()
-    assert error == (f"error: {base}: the generator: NaN or infinity in '{kernel.path}'; "
-                     "nothing was written")
+    assert error == (
+        f"error: {base}: the generator: NaN or infinity in '{kernel.path}'; nothing was written"
+    )
     assert not base.exists()

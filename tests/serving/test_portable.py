@@ -54,8 +54,7 @@ def exported(request, tmp_path_factory):
     data = DataConfig(load_size=request.param, old_size=request.param, sigma=5.0)
     base = tmp_path_factory.mktemp("exports") / "dptn"
     paths = {fmt: Path(export_portable(generator, base, data, fmt)) for fmt in FILES}
-    return {"generator": inference_generator(generator), "data": data, "paths": paths,
-            "base": base}
+    return {"generator": inference_generator(generator), "data": data, "paths": paths, "base": base}
 
 
 def test_versions_hold_the_files_of_their_format(exported):
@@ -76,9 +75,14 @@ def test_every_file_computes_what_keras_computes(exported):
     def pose(keypoints):
         return keypoints_to_heatmaps(keypoints[None], size, size, data.sigma)
 
-    expected = generator({"source_image": to_network_input(image, size)[None],
-                          "source_pose": pose(source), "target_pose": pose(target)},
-                         training=False)
+    expected = generator(
+        {
+            "source_image": to_network_input(image, size)[None],
+            "source_pose": pose(source),
+            "target_pose": pose(target),
+        },
+        training=False,
+    )
     expected_image = to_saved_uint8(expected, size)[0].numpy()
     expected = expected[0].numpy()
     outputs = {}
@@ -100,8 +104,12 @@ def test_sizes_not_divisible_by_8_are_refused_before_converting(tmp_path):
     generator = build_generator(TINY)
     for load_size in ((60, 64), (64, 44)):
         with pytest.raises(ValueError, match=r"data.load_size: expected H and W divisible by 8"):
-            export_portable(generator, tmp_path / "dptn", DataConfig(load_size=load_size,
-                                                                     old_size=load_size), "tflite")
+            export_portable(
+                generator,
+                tmp_path / "dptn",
+                DataConfig(load_size=load_size, old_size=load_size),
+                "tflite",
+            )
     assert not (tmp_path / "dptn").exists() or not any((tmp_path / "dptn").iterdir())
 
 
@@ -116,13 +124,25 @@ def test_the_cli_refuses_them_too(tmp_path):
     keras.utils.set_random_seed(0)
     build_generator(TINY).save(tmp_path / "generator.keras")
     done = subprocess.run(
-        [sys.executable, str(REPO / "export_savedmodel.py"), "--generator",
-         str(tmp_path / "generator.keras"), "--set", "data.load_size=[60, 64]", "--format",
-         "tflite", "--out", str(tmp_path / "dptn")],
-        capture_output=True, text=True, timeout=300, check=False)
+        [
+            sys.executable,
+            str(REPO / "export_savedmodel.py"),
+            "--generator",
+            str(tmp_path / "generator.keras"),
+            "--set",
+            "data.load_size=[60, 64]",
+            "--format",
+            "tflite",
+            "--out",
+            str(tmp_path / "dptn"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 1
-    assert done.stderr == ("error: data.load_size: expected H and W divisible by 8, got "
-                           "(60, 64)\n")
+    assert done.stderr == ("error: data.load_size: expected H and W divisible by 8, got (60, 64)\n")
     assert not (tmp_path / "dptn").exists()
 
 
@@ -132,10 +152,12 @@ def test_bad_keypoints_are_named(exported, fmt):
     size = model.load_size
     image = np.zeros((*size, 3), np.uint8)
     good = _keypoints(np.random.default_rng(2), size)
-    cases = [("source_keypoints", np.nan, "not so at joints \\[3\\]"),
-             ("target_keypoints", np.inf, "not so at joints \\[3\\]"),
-             ("target_keypoints", size[0] + 1, "within \\(.*\\) \\(0 <= y <= H"),
-             ("source_keypoints", -0.5, "or -1 for a missing joint")]
+    cases = [
+        ("source_keypoints", np.nan, "not so at joints \\[3\\]"),
+        ("target_keypoints", np.inf, "not so at joints \\[3\\]"),
+        ("target_keypoints", size[0] + 1, "within \\(.*\\) \\(0 <= y <= H"),
+        ("source_keypoints", -0.5, "or -1 for a missing joint"),
+    ]
     for name, value, message in cases:
         bad = good.copy()
         bad[3, 0] = value
@@ -173,53 +195,79 @@ def without_tensorflow(tmp_path, pose_models_dir):
     """Run tools/transfer.py where `import tensorflow` fails (sitecustomize on PYTHONPATH)."""
     (tmp_path / "notf").mkdir()
     (tmp_path / "notf" / "sitecustomize.py").write_text(NO_TENSORFLOW)
-    env = {"PATH": "/usr/bin:/bin", "DPTN_WEIGHTS_DIR": str(pose_models_dir),
-           "PYTHONPATH": f"{tmp_path / 'notf'}:{REPO}"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DPTN_WEIGHTS_DIR": str(pose_models_dir),
+        "PYTHONPATH": f"{tmp_path / 'notf'}:{REPO}",
+    }
 
     def run(*args):
-        return subprocess.run([sys.executable, str(REPO / "tools" / "transfer.py"), *args],
-                              capture_output=True, text=True, timeout=300, env=env, check=False)
+        return subprocess.run(
+            [sys.executable, str(REPO / "tools" / "transfer.py"), *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+            check=False,
+        )
 
-    assert "is refused" in subprocess.run(
-        [sys.executable, "-c", "import tensorflow"], capture_output=True, text=True, env=env,
-        check=False).stderr
+    assert (
+        "is refused"
+        in subprocess.run(
+            [sys.executable, "-c", "import tensorflow"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        ).stderr
+    )
     return run
 
 
-def test_photo_to_photo_without_tensorflow(exported, without_tensorflow, upper_body_photo,
-                                           full_body_photo, tmp_path):
+def test_photo_to_photo_without_tensorflow(
+    exported, without_tensorflow, upper_body_photo, full_body_photo, tmp_path
+):
     results = {}
     for fmt, path in exported["paths"].items():
         out = tmp_path / f"{fmt}.png"
-        done = without_tensorflow("--source", str(upper_body_photo), "--pose",
-                                  str(full_body_photo), "--model",
-                                  str(path / FILES[fmt]["float32"]), "--out", str(out))
+        done = without_tensorflow(
+            "--source",
+            str(upper_body_photo),
+            "--pose",
+            str(full_body_photo),
+            "--model",
+            str(path / FILES[fmt]["float32"]),
+            "--out",
+            str(out),
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         assert done.stderr == "" and done.stdout.startswith(f"wrote {out} (")
         results[fmt] = np.asarray(Image.open(out)).astype(int)
     photo = read_photo(upper_body_photo)
-    window = person_window(BlazePose().keypoints(photo), exported["data"].old_size,
-                           photo.shape[:2])
+    window = person_window(BlazePose().keypoints(photo), exported["data"].old_size, photo.shape[:2])
     rows, cols = window.within(photo.shape[:2])
     assert results["tflite"].shape == (rows.stop - rows.start, cols.stop - cols.start, 3)
     assert results["onnx"].shape == results["tflite"].shape
     assert np.abs(results["tflite"] - results["onnx"]).max() <= 2
 
 
-def test_bad_photos_are_named_without_tensorflow(exported, without_tensorflow, upper_body_photo,
-                                                 tmp_path):
+def test_bad_photos_are_named_without_tensorflow(
+    exported, without_tensorflow, upper_body_photo, tmp_path
+):
     model = str(exported["paths"]["tflite"] / FILES["tflite"]["float32"])
     not_image = tmp_path / "notes.png"
     not_image.write_text("not an image")
     huge = tmp_path / "huge.png"
     Image.new("1", (MAX_PHOTO_PIXELS // 4000 + 1, 4000)).save(huge)
     for source, pose, message in (
-            (not_image, upper_body_photo, f"error: {not_image}: not a readable image"),
-            (huge, upper_body_photo, f"error: {huge}: 4195x4000 pixels is over the limit"),
-            (upper_body_photo, huge, f"error: {huge}: 4195x4000 pixels is over the limit"),
-            (upper_body_photo, "x.jpg:[1]:[2]", "a PATN row is parsed by dptn_tf.data")):
+        (not_image, upper_body_photo, f"error: {not_image}: not a readable image"),
+        (huge, upper_body_photo, f"error: {huge}: 4195x4000 pixels is over the limit"),
+        (upper_body_photo, huge, f"error: {huge}: 4195x4000 pixels is over the limit"),
+        (upper_body_photo, "x.jpg:[1]:[2]", "a PATN row is parsed by dptn_tf.data"),
+    ):
         out = tmp_path / "result.png"
-        done = without_tensorflow("--source", str(source), "--pose", str(pose), "--model", model,
-                                  "--out", str(out))
+        done = without_tensorflow(
+            "--source", str(source), "--pose", str(pose), "--model", model, "--out", str(out)
+        )
         assert done.returncode == 1 and message in done.stderr, done.stderr[-3000:]
         assert not out.exists()

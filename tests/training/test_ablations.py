@@ -54,8 +54,9 @@ def test_a_generator_without_ptm_has_no_source_encoder_and_decodes_f_st_directly
     batch = random_batch(2, (32, 16))
     inputs = {k: batch[k] for k in ("source_image", "source_pose", "target_pose")}
     parts = generator_parts(generator)
-    f_st = parts["shared_encoder"](np.concatenate(
-        [inputs["source_image"], inputs["source_pose"], inputs["target_pose"]], -1))
+    f_st = parts["shared_encoder"](
+        np.concatenate([inputs["source_image"], inputs["source_pose"], inputs["target_pose"]], -1)
+    )
     expected = parts["decoder"](f_st)
     target = inference_generator(generator)(inputs)
     np.testing.assert_allclose(target, expected, atol=1e-5)
@@ -71,8 +72,10 @@ def test_the_generator_without_ptm_trains_saves_loads_and_exports(tmp_path):
     logs = {name: values[0] for name, values in fit_one_step(model, random_batch()).items()}
     assert set(logs) == {*training.LOSS_NAMES, training.TOTAL_NAME}
     assert all(np.isfinite(value) for value in logs.values())
-    assert any(not np.array_equal(old, new)
-               for old, new in zip(before, model.generator.get_weights(), strict=True))
+    assert any(
+        not np.array_equal(old, new)
+        for old, new in zip(before, model.generator.get_weights(), strict=True)
+    )
 
     config.data = DataConfig(load_size=(32, 16), old_size=(64, 32))
     generator = float32_inference_generator(model.generator, config)
@@ -84,5 +87,6 @@ def test_the_generator_without_ptm_trains_saves_loads_and_exports(tmp_path):
 
     path = export_saved_model(loaded, tmp_path / "exports", config.data)
     served = tf.saved_model.load(path).signatures["generate"](
-        **{k: tf.constant(v) for k, v in inputs.items()})
+        **{k: tf.constant(v) for k, v in inputs.items()}
+    )
     np.testing.assert_allclose(next(iter(served.values())), generator(inputs), atol=1e-5)

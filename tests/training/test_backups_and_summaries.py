@@ -15,9 +15,11 @@ STEPS_PER_EPOCH = 2
 
 
 def optimizer_state(model) -> list:
-    return [v.numpy() for optimizer in (model.generator_optimizer,
-                                        model.discriminator_optimizer)
-            for v in optimizer.variables]
+    return [
+        v.numpy()
+        for optimizer in (model.generator_optimizer, model.discriminator_optimizer)
+        for v in optimizer.variables
+    ]
 
 
 def network_weights(model) -> list:
@@ -39,8 +41,13 @@ def trained(config, data, tmp_path_factory):
     """A model after one epoch, with its backup."""
     directory = tmp_path_factory.mktemp("backup")
     model = compiled_model(config)
-    model.fit(data, epochs=1, steps_per_epoch=STEPS_PER_EPOCH, verbose=0,
-              callbacks=[Backup(directory, model, STEPS_PER_EPOCH)])
+    model.fit(
+        data,
+        epochs=1,
+        steps_per_epoch=STEPS_PER_EPOCH,
+        verbose=0,
+        callbacks=[Backup(directory, model, STEPS_PER_EPOCH)],
+    )
     return model, directory
 
 
@@ -48,8 +55,10 @@ def test_backup_restores_networks_optimizers_and_epoch(config, trained):
     model, directory = trained
     fresh = compiled_model(config)
     assert Backup(directory, fresh, STEPS_PER_EPOCH).restore() == 1
-    for restored, saved in zip(network_weights(fresh) + optimizer_state(fresh),
-                               network_weights(model) + optimizer_state(model)):
+    for restored, saved in zip(
+        network_weights(fresh) + optimizer_state(fresh),
+        network_weights(model) + optimizer_state(model),
+    ):
         np.testing.assert_array_equal(restored, saved)
     assert float(fresh.generator_optimizer.learning_rate) == pytest.approx(2e-4)
 
@@ -74,10 +83,17 @@ def test_non_finite_loss_stops_before_the_backup(trained, data):
     backup.restore()
     model.generator.set_weights([np.full_like(w, np.nan) for w in model.generator.get_weights()])
     try:
-        with pytest.raises(NonFiniteTrainingError,
-                           match=rf"at step 3; .*last good backup is {saved} \(step 2\)"):
-            model.fit(data, epochs=2, initial_epoch=1, steps_per_epoch=STEPS_PER_EPOCH, verbose=0,
-                      callbacks=[StopOnNonFiniteLoss(backup), backup])
+        with pytest.raises(
+            NonFiniteTrainingError, match=rf"at step 3; .*last good backup is {saved} \(step 2\)"
+        ):
+            model.fit(
+                data,
+                epochs=2,
+                initial_epoch=1,
+                steps_per_epoch=STEPS_PER_EPOCH,
+                verbose=0,
+                callbacks=[StopOnNonFiniteLoss(backup), backup],
+            )
     finally:
         count = len(model.generator.get_weights())
         model.generator.set_weights(weights[:count])

@@ -50,5 +50,7 @@ def test_two_host_tf_config_describes_one_cluster_of_two_workers():
     configs = [json.loads((CLUSTER / f"tf_config.host{i}.json").read_text()) for i in (0, 1)]
     assert configs[0]["cluster"] == configs[1]["cluster"]
     assert len(configs[0]["cluster"]["worker"]) == 2
-    assert [c["task"] for c in configs] == [{"type": "worker", "index": 0},
-                                            {"type": "worker", "index": 1}]
+    assert [c["task"] for c in configs] == [
+        {"type": "worker", "index": 0},
+        {"type": "worker", "index": 1},
+    ]

@@ -180,4 +180,8 @@ def test_the_total_derives_from_the_table():
     np.testing.assert_allclose(losses.generator_total(terms, config), [expected], rtol=1e-6)
     off = LossConfig(lambda_g=0.0, lambda_content=0.0)
     assert [t.name for t in losses.reported_terms(off)] == [
-        "app_gen_s", "style_gen_s", "app_gen_t", "style_gen_t"]
+        "app_gen_s",
+        "style_gen_s",
+        "app_gen_t",
+        "style_gen_t",
+    ]

@@ -51,9 +51,14 @@ TIMEOUT = 600  # seconds, for any one process
 def small_test_split(tmp_path_factory) -> Path:
     """36 training pairs (9 global batches of 4) and one test pair."""
     return make_synthetic_dataset(
-        tmp_path_factory.mktemp("small_test_split") / "root", image_size=(64, 32),
-        num_train_identities=3, num_test_identities=1, poses_per_identity=4,
-        test_pairs_per_identity=1, seed=1)
+        tmp_path_factory.mktemp("small_test_split") / "root",
+        image_size=(64, 32),
+        num_train_identities=3,
+        num_test_identities=1,
+        poses_per_identity=4,
+        test_pairs_per_identity=1,
+        seed=1,
+    )
 
 
 def train_command(root: Path, run_dir: Path) -> list:
@@ -63,9 +68,11 @@ def train_command(root: Path, run_dir: Path) -> list:
 
 def weights(model) -> dict:
     """The networks' variables by network and position."""
-    return {f"{network.name}/{i}/{v.path}": v.numpy()
-            for network in (model.generator, model.discriminator)
-            for i, v in enumerate(network.weights)}
+    return {
+        f"{network.name}/{i}/{v.path}": v.numpy()
+        for network in (model.generator, model.discriminator)
+        for i, v in enumerate(network.weights)
+    }
 
 
 def trained_weights(run_dir: Path, epoch: int) -> dict:
@@ -87,15 +94,19 @@ def outputs_ignore() -> set:
     generator = build_dptn(tiny_config()).generator
     batch = random_batch(batch_size=2, size=(64, 32))
     with tf.GradientTape() as tape:
-        outputs = generator({k: batch[k] for k in ("source_image", "source_pose", "target_pose")},
-                            training=True)
+        outputs = generator(
+            {k: batch[k] for k in ("source_image", "source_pose", "target_pose")}, training=True
+        )
         total = sum(tf.reduce_sum(o * tf.random.normal(o.shape)) for o in outputs.values())
-    largest = [float(tf.reduce_max(tf.abs(g)))
-               for g in tape.gradient(total, generator.trainable_variables)]
+    largest = [
+        float(tf.reduce_max(tf.abs(g))) for g in tape.gradient(total, generator.trainable_variables)
+    ]
     position = {id(v): i for i, v in enumerate(generator.weights)}
-    return {f"{generator.name}/{position[id(v)]}/{v.path}"
-            for v, g in zip(generator.trainable_variables, largest, strict=True)
-            if g < 1e-4 * max(largest)}
+    return {
+        f"{generator.name}/{position[id(v)]}/{v.path}"
+        for v, g in zip(generator.trainable_variables, largest, strict=True)
+        if g < 1e-4 * max(largest)
+    }
 
 
 def assert_same_weights(run_dir: Path, reference_dir: Path, ignore: set, epoch: int):
@@ -112,9 +123,11 @@ def assert_same_weights(run_dir: Path, reference_dir: Path, ignore: set, epoch: 
 
 
 def losses_by_step(run_dir: Path) -> dict:
-    return {tag: [float(value) for _, value in values]
-            for tag, values in summaries(run_dir).items()
-            if tag.startswith(("Loss/", "Validation/"))}
+    return {
+        tag: [float(value) for _, value in values]
+        for tag, values in summaries(run_dir).items()
+        if tag.startswith(("Loss/", "Validation/"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -128,12 +141,18 @@ def one_device(small_test_split, tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-def test_two_replicas_train_as_one_device(small_test_split, one_device, outputs_ignore,
-                                          tmp_path):
+def test_two_replicas_train_as_one_device(small_test_split, one_device, outputs_ignore, tmp_path):
     run_dir = tmp_path / "run"
     args = train_command(small_test_split, run_dir) + ["--strategy", "mirrored"]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, cwd=REPO,
-                            env={**os.environ, "DPTN_CPU_DEVICES": "2"}, check=False)
+    result = subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=REPO,
+        env={**os.environ, "DPTN_CPU_DEVICES": "2"},
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Training on MirroredStrategy, 2 replicas" in result.stdout
     # The same global batches: after the first step the weights agree to float32 rounding.
@@ -168,8 +187,9 @@ def cluster(commands: list, folder: Path, attempt: str):
             temporary.mkdir()
             env = {**os.environ, "TF_CONFIG": tf_config, "TMPDIR": str(temporary)}
             log = (folder / f"{attempt}-{index}.log").open("w")
-            processes.append(subprocess.Popen(args, cwd=REPO, env=env, stdout=log,
-                                              stderr=subprocess.STDOUT))
+            processes.append(
+                subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+            )
             log.close()
         yield processes
     finally:
@@ -192,11 +212,16 @@ def interrupted_cluster(small_test_split, tmp_path_factory) -> dict:
     written its first backup, then both are started again with the same commands."""
     folder = tmp_path_factory.mktemp("cluster")
     run_dirs = [folder / "chief-run", folder / "worker-run"]
-    commands = [train_command(small_test_split, run_dir) + ["--strategy", "multiworker"]
-                for run_dir in run_dirs]
+    commands = [
+        train_command(small_test_split, run_dir) + ["--strategy", "multiworker"]
+        for run_dir in run_dirs
+    ]
     with cluster(commands, folder, "first") as (chief, worker):
-        wait_for(lambda: (run_dirs[0] / "backup" / "checkpoint").exists()
-                 or chief.poll() is not None, TIMEOUT, "first backup")
+        wait_for(
+            lambda: (run_dirs[0] / "backup" / "checkpoint").exists() or chief.poll() is not None,
+            TIMEOUT,
+            "first backup",
+        )
         assert chief.poll() is None, (folder / "first-0.log").read_text()[-3000:]
         worker.send_signal(signal.SIGKILL)
         # The chief notices the lost worker (TensorFlow's heartbeats) and stops by itself.
@@ -206,20 +231,28 @@ def interrupted_cluster(small_test_split, tmp_path_factory) -> dict:
         for process in processes:
             process.wait(timeout=TIMEOUT)
     logs = [(folder / f"second-{i}.log").read_text() for i in range(2)]
-    return {"run_dirs": run_dirs, "folder": folder, "first": first, "logs": logs,
-            "second": [process.returncode for process in processes]}
+    return {
+        "run_dirs": run_dirs,
+        "folder": folder,
+        "first": first,
+        "logs": logs,
+        "second": [process.returncode for process in processes],
+    }
 
 
 @pytest.mark.slow
 def test_two_workers_train_as_one_device(interrupted_cluster, one_device, outputs_ignore):
     assert interrupted_cluster["second"] == [0, 0], interrupted_cluster["logs"][0][-3000:]
-    assert "MultiWorkerMirroredStrategy, 2 replicas; this is worker 0, the chief" in \
-        interrupted_cluster["logs"][0]
+    assert (
+        "MultiWorkerMirroredStrategy, 2 replicas; this is worker 0, the chief"
+        in interrupted_cluster["logs"][0]
+    )
     assert "this is worker 1, not the chief" in interrupted_cluster["logs"][1]
     # Through the kill and the restart: the resumed run goes on with the batches it would have
     # seen, from exactly the state of its last backup.
-    assert_same_weights(interrupted_cluster["run_dirs"][0], one_device, outputs_ignore,
-                        epoch=EPOCHS)
+    assert_same_weights(
+        interrupted_cluster["run_dirs"][0], one_device, outputs_ignore, epoch=EPOCHS
+    )
 
 
 @pytest.mark.slow
@@ -230,12 +263,19 @@ def test_only_the_chief_writes(interrupted_cluster):
     assert len(logs) == 4  # train and validation event files per start of the chief, none from
     # the worker
     assert [name for name in written if not name.startswith("logs/")] == [
-        "backup/backup-1.data-00000-of-00001", "backup/backup-1.index",
-        "backup/backup-2.data-00000-of-00001", "backup/backup-2.index",
-        "backup/backup-3.data-00000-of-00001", "backup/backup-3.index", "backup/checkpoint",
-        "config.yaml", "generator.keras",
-        "samples/step-0000002.png", "samples/step-0000003.png",
-        "validation.json"]
+        "backup/backup-1.data-00000-of-00001",
+        "backup/backup-1.index",
+        "backup/backup-2.data-00000-of-00001",
+        "backup/backup-2.index",
+        "backup/backup-3.data-00000-of-00001",
+        "backup/backup-3.index",
+        "backup/checkpoint",
+        "config.yaml",
+        "generator.keras",
+        "samples/step-0000002.png",
+        "samples/step-0000003.png",
+        "validation.json",
+    ]
     assert not worker_dir.exists()
     # The worker's share of each save went to its own temporary folder and was deleted.
     temporary = interrupted_cluster["folder"] / "second-tmp-1"
@@ -248,9 +288,14 @@ def test_a_killed_worker_rejoins_from_the_last_backup(interrupted_cluster, one_d
     assert worker_returncode == -signal.SIGKILL
     assert chief_returncode not in (0, -signal.SIGKILL)  # it failed by itself
     chief_dir = interrupted_cluster["run_dirs"][0]
-    assert f"Resuming from {chief_dir / 'backup' / 'backup-1'} (epoch 1, step 1)" in \
-        interrupted_cluster["logs"][0]
+    assert (
+        f"Resuming from {chief_dir / 'backup' / 'backup-1'} (epoch 1, step 1)"
+        in interrupted_cluster["logs"][0]
+    )
     steps = STEPS_PER_EPOCH * EPOCHS
-    assert backed_up_iterations(chief_dir) == backed_up_iterations(one_device) == {
-        "generator_optimizer": steps, "discriminator_optimizer": steps}
+    assert (
+        backed_up_iterations(chief_dir)
+        == backed_up_iterations(one_device)
+        == {"generator_optimizer": steps, "discriminator_optimizer": steps}
+    )
     assert json.loads((chief_dir / "validation.json").read_text())["step"] == steps

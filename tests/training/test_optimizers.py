@@ -20,8 +20,10 @@ GRADIENT_SCALES = np.array([1e-8, 1e-6, 1e-4, 1e-2, 1.0], "float32")
 
 def _gradients(steps, seed=0):
     rng = np.random.default_rng(seed)
-    return [(rng.standard_normal((5, 40)) * GRADIENT_SCALES[:, None]).astype("float32")
-            for _ in range(steps)]
+    return [
+        (rng.standard_normal((5, 40)) * GRADIENT_SCALES[:, None]).astype("float32")
+        for _ in range(steps)
+    ]
 
 
 def test_update_equals_torch_adam_element_by_element():
@@ -54,8 +56,10 @@ def test_differs_from_keras_adam_where_the_gradient_is_tiny():
     """The bug it fixes: Keras' Adam moves a weight with |g| ~ 1e-8 by a fraction of lr less."""
     gradient = _gradients(1)[0]
     moves = {}
-    for name, optimizer in (("torch", TorchAdam(1e-3, beta_1=0.5)),
-                            ("keras", keras.optimizers.Adam(1e-3, beta_1=0.5, epsilon=1e-8))):
+    for name, optimizer in (
+        ("torch", TorchAdam(1e-3, beta_1=0.5)),
+        ("keras", keras.optimizers.Adam(1e-3, beta_1=0.5, epsilon=1e-8)),
+    ):
         variable = keras.Variable(np.zeros_like(gradient))
         optimizer.apply_gradients([(tf.constant(gradient), variable)])
         moves[name] = -variable.numpy() / 1e-3
@@ -67,7 +71,8 @@ def test_differs_from_keras_adam_where_the_gradient_is_tiny():
 
 def test_both_networks_use_it():
     generator_optimizer, discriminator_optimizer = training.make_optimizers(
-        load_config(None).train, steps_per_epoch=10)
+        load_config(None).train, steps_per_epoch=10
+    )
     assert isinstance(generator_optimizer, TorchAdam)
     assert isinstance(discriminator_optimizer, TorchAdam)
     assert generator_optimizer.epsilon == 1e-8
@@ -91,9 +96,11 @@ def test_a_backup_written_with_keras_adam_resumes_with_its_moments(tmp_path):
     old = compiled_model(config)
     # What `make_optimizers` returned before TorchAdam.
     old_optimizers = [
-        keras.optimizers.Adam(ConstantThenLinearDecay(2e-4 * ratio, 1, 100, 100), beta_1=0.5,
-                              epsilon=1e-8, name=name)
-        for ratio, name in ((1.0, "generator_optimizer"), (0.1, "discriminator_optimizer"))]
+        keras.optimizers.Adam(
+            ConstantThenLinearDecay(2e-4 * ratio, 1, 100, 100), beta_1=0.5, epsilon=1e-8, name=name
+        )
+        for ratio, name in ((1.0, "generator_optimizer"), (0.1, "discriminator_optimizer"))
+    ]
     old.compile(*old_optimizers, run_eagerly=True)
     fit_one_step(old, random_batch())
     backup = Backup(tmp_path, old, steps_per_epoch=1)

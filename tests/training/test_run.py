@@ -17,11 +17,26 @@ from helpers.training import TINY_MODEL
 
 
 def tiny_run_config(root, run_dir, *overrides):
-    return load_config(None, [
-        *TINY_MODEL, "loss.vgg_weights=none", "loss.lambda_content=0", "loss.lambda_style=0",
-        f"data.root={root}", "data.prefix=synthetic", "data.load_size=[64,32]",
-        "data.old_size=[64,32]", "data.batch_size=4", "train.steps_per_epoch=1", "train.niter=1",
-        "train.niter_decay=0", "train.sample_pairs=2", f"train.run_dir={run_dir}", *overrides])
+    return load_config(
+        None,
+        [
+            *TINY_MODEL,
+            "loss.vgg_weights=none",
+            "loss.lambda_content=0",
+            "loss.lambda_style=0",
+            f"data.root={root}",
+            "data.prefix=synthetic",
+            "data.load_size=[64,32]",
+            "data.old_size=[64,32]",
+            "data.batch_size=4",
+            "train.steps_per_epoch=1",
+            "train.niter=1",
+            "train.niter_decay=0",
+            "train.sample_pairs=2",
+            f"train.run_dir={run_dir}",
+            *overrides,
+        ],
+    )
 
 
 def test_prepare_records_the_resolved_configuration(synthetic_root, tmp_path):
@@ -34,8 +49,9 @@ def test_prepare_records_the_resolved_configuration(synthetic_root, tmp_path):
 
 
 def test_prepare_refuses_a_split_smaller_than_one_batch(synthetic_root, tmp_path):
-    config = tiny_run_config(synthetic_root, tmp_path / "run", "train.steps_per_epoch=null",
-                             "data.batch_size=100000")
+    config = tiny_run_config(
+        synthetic_root, tmp_path / "run", "train.steps_per_epoch=null", "data.batch_size=100000"
+    )
     with contextlib.ExitStack() as held, pytest.raises(ValueError, match="do not fill one batch"):
         run.prepare(config, held)
 
@@ -47,10 +63,16 @@ def test_the_phases_train_report_and_write_the_generator(synthetic_root, tmp_pat
         model, backup = run.build(config, setup)
         assert backup.restore() == 0
         callbacks = run.make_callbacks(config, setup, backup, terminal=False)
-        assert [type(c) for c in callbacks] == [StopOnNonFiniteLoss, type(backup),
-                                                TrainingSummaries, SampleImages, ProgressLines]
-        assert ProgressLines not in map(type, run.make_callbacks(config, setup, backup,
-                                                                  terminal=True))
+        assert [type(c) for c in callbacks] == [
+            StopOnNonFiniteLoss,
+            type(backup),
+            TrainingSummaries,
+            SampleImages,
+            ProgressLines,
+        ]
+        assert ProgressLines not in map(
+            type, run.make_callbacks(config, setup, backup, terminal=True)
+        )
         run.fit(config, setup, model, callbacks, 0, verbose=0)
         figures = run.finalize(config, setup, model)
     assert figures["step"] == 1 and figures["test_pairs"] == setup.test_index.num_pairs
@@ -58,5 +80,8 @@ def test_the_phases_train_report_and_write_the_generator(synthetic_root, tmp_pat
     frame = frame_of(load_generator(tmp_path / "run" / GENERATOR_NAME))  # it describes itself
     assert (frame.load_size, frame.old_size, frame.sigma) == ((64, 32), (64, 32), 6.0)
     assert "holds a finished run (1 epochs, 1 steps)" in run.finished_message(config, 1)
-    assert run.report(figures).splitlines()[0].startswith(
-        f"Validation on {figures['test_pairs']} test pairs")
+    assert (
+        run.report(figures)
+        .splitlines()[0]
+        .startswith(f"Validation on {figures['test_pairs']} test pairs")
+    )

@@ -15,8 +15,7 @@ from dptn_tf.training.run_directory import (
 
 
 def config_in(run_dir, *overrides):
-    return load_config(None, [f"train.run_dir={run_dir}", "train.steps_per_epoch=12",
-                              *overrides])
+    return load_config(None, [f"train.run_dir={run_dir}", "train.steps_per_epoch=12", *overrides])
 
 
 def test_the_first_session_records_and_an_identical_one_changes_nothing(tmp_path, capsys):
@@ -30,10 +29,21 @@ def test_the_first_session_records_and_an_identical_one_changes_nothing(tmp_path
 def test_learning_rate_epochs_intervals_and_workers_may_change(tmp_path, capsys):
     run_dir = tmp_path / "run"
     resume_or_record(config_in(run_dir))
-    changed = resume_or_record(config_in(run_dir, "train.lr=1e-4", "train.niter=150",
-                                         "train.log_every=10", "data.num_parallel_calls=4"))
-    assert changed == ["data.num_parallel_calls: None -> 4", "train.lr: 0.0002 -> 0.0001",
-                       "train.niter: 100 -> 150", "train.log_every: 100 -> 10"]
+    changed = resume_or_record(
+        config_in(
+            run_dir,
+            "train.lr=1e-4",
+            "train.niter=150",
+            "train.log_every=10",
+            "data.num_parallel_calls=4",
+        )
+    )
+    assert changed == [
+        "data.num_parallel_calls: None -> 4",
+        "train.lr: 0.0002 -> 0.0001",
+        "train.niter: 100 -> 150",
+        "train.log_every: 100 -> 10",
+    ]
     assert "Changed since the last session: data.num_parallel_calls" in capsys.readouterr().out
     assert load_config(run_dir / "config.yaml").train.lr == 1e-4  # the next session's reference
 
@@ -43,14 +53,24 @@ def test_changes_that_would_break_the_run_are_refused_with_both_values(tmp_path)
     resume_or_record(config_in(run_dir))
     before = (run_dir / "config.yaml").read_text()
     with pytest.raises(ValueError) as refused:
-        resume_or_record(config_in(run_dir, "model.ngf=32", "data.load_size=[256,176]",
-                                   "data.prefix=market", "train.steps_per_epoch=13",
-                                   "train.lr=1e-4"))
+        resume_or_record(
+            config_in(
+                run_dir,
+                "model.ngf=32",
+                "data.load_size=[256,176]",
+                "data.prefix=market",
+                "train.steps_per_epoch=13",
+                "train.lr=1e-4",
+            )
+        )
     message = str(refused.value)
     listed = message.split("configuration:\n")[1].split("\nThese")[0].splitlines()
     assert [line.strip() for line in listed] == [
-        "model.ngf: 64 -> 32", "data.prefix: 'synthetic' -> 'market'",
-        "data.load_size: (128, 64) -> (256, 176)", "train.steps_per_epoch: 12 -> 13"]
+        "model.ngf: 64 -> 32",
+        "data.prefix: 'synthetic' -> 'market'",
+        "data.load_size: (128, 64) -> (256, 176)",
+        "train.steps_per_epoch: 12 -> 13",
+    ]
     assert message.startswith(f"{run_dir / 'config.yaml'}: ")
     assert (run_dir / "config.yaml").read_text() == before
 
@@ -66,7 +86,8 @@ def test_paths_are_compared_as_the_folders_they_name(tmp_path, monkeypatch):
     assert resume_or_record(config_in("moved/", "data.root=./data/synthetic/")) == []
     # A data set that moved is reported, not refused (prefix, sizes and steps say what it is).
     assert resume_or_record(config_in(moved, "data.root=elsewhere")) == [
-        "data.root: './data/synthetic/' -> 'elsewhere'"]
+        "data.root: './data/synthetic/' -> 'elsewhere'"
+    ]
 
 
 def test_a_run_recorded_before_steps_per_epoch_was_resolved_resumes(tmp_path):
@@ -94,13 +115,15 @@ def test_every_setting_that_may_change_is_a_field():
 
 def test_holding_removes_what_killed_saves_left(tmp_path, capsys):
     run_dir = tmp_path / "run"
-    for leftover in ("backup/backup-3_temp/part-00000-of-00001.index",
-                     "backup/checkpoint.tmp0123456789abcdef",
-                     "samples/.step-0000004.tmp-0a1b2c3d.png", ".generator.tmp-0a1b2c3d.keras"):
+    for leftover in (
+        "backup/backup-3_temp/part-00000-of-00001.index",
+        "backup/checkpoint.tmp0123456789abcdef",
+        "samples/.step-0000004.tmp-0a1b2c3d.png",
+        ".generator.tmp-0a1b2c3d.keras",
+    ):
         (run_dir / leftover).parent.mkdir(parents=True, exist_ok=True)
         (run_dir / leftover).write_text("half")
-    kept = ["backup/backup-2.index", "backup/checkpoint", "samples/step-0000002.png",
-            "config.yaml"]
+    kept = ["backup/backup-2.index", "backup/checkpoint", "samples/step-0000002.png", "config.yaml"]
     for name in kept:
         (run_dir / name).write_text("whole")
     with hold_run_directory(run_dir):

@@ -39,13 +39,21 @@ def test_run_directory(finished_run):
     assert figures["step"] == STEPS
     assert set(figures["generated"]) == set(figures["copy_source"]) == set(VALIDATION_NAMES)
     assert "ngf: 8" in (run_dir / "config.yaml").read_text()
-    assert backed_up_iterations(run_dir) == {"generator_optimizer": STEPS,
-                                             "discriminator_optimizer": STEPS}
+    assert backed_up_iterations(run_dir) == {
+        "generator_optimizer": STEPS,
+        "discriminator_optimizer": STEPS,
+    }
     assert sorted(p.name for p in (run_dir / "samples").iterdir()) == [
-        "step-0000002.png", "step-0000004.png", "step-0000006.png"]
+        "step-0000002.png",
+        "step-0000004.png",
+        "step-0000006.png",
+    ]
     generator = keras.saving.load_model(run_dir / "generator.keras")
-    inputs = {"source_image": tf.zeros((1, 64, 32, 3)), "source_pose": tf.zeros((1, 64, 32, 18)),
-              "target_pose": tf.zeros((1, 64, 32, 18))}
+    inputs = {
+        "source_image": tf.zeros((1, 64, 32, 3)),
+        "source_pose": tf.zeros((1, 64, 32, 18)),
+        "target_pose": tf.zeros((1, 64, 32, 18)),
+    }
     assert generator(inputs).shape == (1, 64, 32, 3)
 
 
@@ -69,7 +77,7 @@ def test_tensorboard_logs_every_scalar_and_the_image_grid(finished_run):
     # Two named TensorBoard runs (not "."): train and validation.
     assert sorted(path.name for path in (run_dir / "logs").iterdir()) == ["train", "validation"]
     found = summaries(run_dir)
-    assert {tag[len("Loss/"):] for tag in found if tag.startswith("Loss/")} == set(REPORTED)
+    assert {tag[len("Loss/") :] for tag in found if tag.startswith("Loss/")} == set(REPORTED)
     for name in REPORTED:
         assert [step for step, _ in found[f"Loss/{name}"]] == list(range(1, STEPS + 1)), name
     # Epochs 1 and 2 at the initial rates, epoch 3 (niter + 1) at half of them; logged x1000.
@@ -93,8 +101,7 @@ def test_tensorboard_logs_every_scalar_and_the_image_grid(finished_run):
 def test_killed_run_resumes_from_its_last_backup(synthetic_root, finished_run, tmp_path):
     run_dir = tmp_path / "run"
     args = command(synthetic_root, run_dir)
-    process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300
         while not (run_dir / "backup" / "checkpoint").exists():
@@ -135,10 +142,17 @@ def test_a_finished_run_started_again_says_so_and_changes_nothing(synthetic_root
 @pytest.mark.slow
 def test_refuses_to_resume_with_another_model_or_data(synthetic_root, finished_run):
     run_dir, _ = finished_run
-    args = command(synthetic_root, run_dir) + ["--set", "model.ngf=16", "--set",
-                                               "data.batch_size=2", "--set", "train.lr=1e-3"]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO,
-                            check=False)
+    args = command(synthetic_root, run_dir) + [
+        "--set",
+        "model.ngf=16",
+        "--set",
+        "data.batch_size=2",
+        "--set",
+        "train.lr=1e-3",
+    ]
+    result = subprocess.run(
+        args, capture_output=True, text=True, timeout=600, cwd=REPO, check=False
+    )
     assert result.returncode == 2
     refused = result.stderr.split("cannot go on with this configuration:")[1]
     assert "model.ngf: 8 -> 16" in refused and "data.batch_size: 4 -> 2" in refused

@@ -80,16 +80,19 @@ class Fixture:
         self.arrays = dict(np.load(path))
         self.meta = json.loads(str(self.arrays["meta"]))
         self.config = self.meta["config"]
-        self.init_state = {net: _state_dict(self.meta, net, self.arrays[f"init/{net}"],
-                                            self.meta["keys"][net]) for net in ("G", "D")}
+        self.init_state = {
+            net: _state_dict(self.meta, net, self.arrays[f"init/{net}"], self.meta["keys"][net])
+            for net in ("G", "D")
+        }
 
     def generator(self, array="init/G", names="keys"):
         state = _state_dict(self.meta, "G", self.arrays[array], self.meta[names]["G"])
         return import_generator(state, nhead=self.config["nhead"])
 
     def discriminator(self, array="init/D", names="keys"):
-        state = _state_dict(self.meta, "D", self.arrays[array], self.meta[names]["D"],
-                            fill=self.init_state["D"])
+        state = _state_dict(
+            self.meta, "D", self.arrays[array], self.meta[names]["D"], fill=self.init_state["D"]
+        )
         return import_discriminator(state)[0]
 
     def generator_values(self, array, names="keys"):
@@ -101,8 +104,10 @@ class Fixture:
         return [v.numpy() for v in variables]
 
     def batch(self, index):
-        return {name: self.arrays[f"batch{index}/{name}"] for name in
-                ("source_image", "source_pose", "target_image", "target_pose")}
+        return {
+            name: self.arrays[f"batch{index}/{name}"]
+            for name in ("source_image", "source_pose", "target_image", "target_pose")
+        }
 
 
 def _relative(actual, expected):
@@ -124,13 +129,21 @@ def run(fixtures_dir, tmp_path_factory):
     generator, model_config = fixture.generator()
     assert (model_config.ngf, model_config.img_f, model_config.layers) == (16, 32, 3)
     discriminator = fixture.discriminator()
-    loss = LossConfig(**{k: config[k] for k in ("lambda_rec", "lambda_g", "lambda_content",
-                                                  "lambda_style", "t_s_ratio")})
-    model = DPTN(generator, discriminator, build_vgg19_features("torchvision", str(vgg_file)),
-                 loss)
-    train = TrainConfig(lr=config["lr"], beta1=config["beta1"], beta2=config["beta2"],
-                        d_lr_ratio=config["d_lr_ratio"], niter=config["niter"],
-                        niter_decay=config["niter_decay"])
+    loss = LossConfig(
+        **{
+            k: config[k]
+            for k in ("lambda_rec", "lambda_g", "lambda_content", "lambda_style", "t_s_ratio")
+        }
+    )
+    model = DPTN(generator, discriminator, build_vgg19_features("torchvision", str(vgg_file)), loss)
+    train = TrainConfig(
+        lr=config["lr"],
+        beta1=config["beta1"],
+        beta2=config["beta2"],
+        d_lr_ratio=config["d_lr_ratio"],
+        niter=config["niter"],
+        niter_decay=config["niter_decay"],
+    )
     model.compile(*make_optimizers(train, config["steps_per_epoch"]))
     optimizers = {"G": model.generator_optimizer, "D": model.discriminator_optimizer}
     networks = {"G": generator, "D": discriminator}
@@ -166,8 +179,9 @@ def test_losses_and_learning_rates(run, step):
     fixture, states = run
     expected = fixture.meta["runs"]["pytorch"][step - 1]
     for name in LOSS_NAMES:
-        assert states[step]["losses"][name] == pytest.approx(expected["losses"][name],
-                                                             rel=LOSS_RTOL), name
+        assert states[step]["losses"][name] == pytest.approx(
+            expected["losses"][name], rel=LOSS_RTOL
+        ), name
     np.testing.assert_allclose(states[step]["lr"], expected["lr"], rtol=LR_RTOL)
 
 
@@ -237,8 +251,9 @@ def test_adam_update_is_torch_formula(run, network, step):
     b1, b2 = config["beta1"], config["beta2"]
     before, after = states[step - 1][network], states[step][network]
     tiny = 0
-    for w0, w1, m, v in zip(before, after, states[step][f"{network}_m"],
-                            states[step][f"{network}_v"], strict=True):
+    for w0, w1, m, v in zip(
+        before, after, states[step][f"{network}_m"], states[step][f"{network}_v"], strict=True
+    ):
         m, v = m.astype(np.float64), v.astype(np.float64)
         update = lr / (1 - b1**step) * m / (np.sqrt(v) / np.sqrt(1 - b2**step) + 1e-8)
         moved = w0.astype(np.float64) - w1

@@ -1,6 +1,5 @@
 """The DPTN training model: loss terms and their total, update order, validation, precision, XLA."""
 
-
 import keras
 import numpy as np
 import pytest
@@ -17,8 +16,10 @@ def one_step():
     config = tiny_config()
     model = compiled_model(config)
     batch = random_batch()
-    before = {"generator": model.generator.get_weights(),
-              "discriminator": model.discriminator.get_weights()}
+    before = {
+        "generator": model.generator.get_weights(),
+        "discriminator": model.discriminator.get_weights(),
+    }
     history = fit_one_step(model, batch)
     return config, model, batch, before, {name: values[0] for name, values in history.items()}
 
@@ -28,9 +29,11 @@ def test_reports_the_official_loss_terms(one_step):
     assert set(logs) == {*training.LOSS_NAMES, training.TOTAL_NAME}
     assert all(np.isfinite(value) for value in logs.values())
     r = config.loss.t_s_ratio
-    total = (r * (logs["app_gen_t"] + logs["content_gen_t"] + logs["style_gen_t"])
-             + (1 - r) * (logs["app_gen_s"] + logs["content_gen_s"] + logs["style_gen_s"])
-             + logs["ad_gen_t"])
+    total = (
+        r * (logs["app_gen_t"] + logs["content_gen_t"] + logs["style_gen_t"])
+        + (1 - r) * (logs["app_gen_s"] + logs["content_gen_s"] + logs["style_gen_s"])
+        + logs["ad_gen_t"]
+    )
     np.testing.assert_allclose(logs[training.TOTAL_NAME], total, rtol=1e-5)
     assert logs["content_gen_t"] > 0 and logs["style_gen_t"] > 0
     assert int(model.generator_optimizer.iterations) == 1
@@ -42,22 +45,20 @@ def test_without_adversarial_term_the_discriminator_is_not_trained():
     model = compiled_model(config)
     before = model.discriminator.get_weights()
     logs = {name: values[0] for name, values in fit_one_step(model, random_batch()).items()}
-    assert set(logs) == {*training.LOSS_NAMES, training.TOTAL_NAME} - {"ad_gen_t",
-                                                                       "dis_img_gen_t"}
+    assert set(logs) == {*training.LOSS_NAMES, training.TOTAL_NAME} - {"ad_gen_t", "dis_img_gen_t"}
     r = config.loss.t_s_ratio
-    total = (r * (logs["app_gen_t"] + logs["content_gen_t"] + logs["style_gen_t"])
-             + (1 - r) * (logs["app_gen_s"] + logs["content_gen_s"] + logs["style_gen_s"]))
+    total = r * (logs["app_gen_t"] + logs["content_gen_t"] + logs["style_gen_t"]) + (1 - r) * (
+        logs["app_gen_s"] + logs["content_gen_s"] + logs["style_gen_s"]
+    )
     np.testing.assert_allclose(logs[training.TOTAL_NAME], total, rtol=1e-5)
     for old, new in zip(before, model.discriminator.get_weights(), strict=True):
         np.testing.assert_array_equal(old, new)
     assert int(model.discriminator_optimizer.iterations.numpy()) == 0
 
 
-
 def test_both_networks_are_updated_and_the_appearance_term_is_weighted(one_step):
     config, model, batch, before, logs = one_step
-    for name, network in (("generator", model.generator),
-                          ("discriminator", model.discriminator)):
+    for name, network in (("generator", model.generator), ("discriminator", model.discriminator)):
         changed = [not np.array_equal(a, b) for a, b in zip(before[name], network.get_weights())]
         assert any(changed), name
     # G's appearance loss was measured with G's weights before its update.
@@ -119,8 +120,7 @@ def test_no_vgg_without_perceptual_losses():
     model = compiled_model(tiny_config("loss.lambda_content=0", "loss.lambda_style=0"))
     assert model.vgg is None
     logs = fit_one_step(model, random_batch())  # only the terms that are on are reported
-    assert set(logs) == {"app_gen_s", "app_gen_t", "ad_gen_t", "dis_img_gen_t",
-                         training.TOTAL_NAME}
+    assert set(logs) == {"app_gen_s", "app_gen_t", "ad_gen_t", "dis_img_gen_t", training.TOTAL_NAME}
     with pytest.raises(ValueError, match="VGG network is needed"):
         training.DPTN(model.generator, model.discriminator, None, tiny_config().loss)
 
@@ -152,8 +152,10 @@ def test_mixed_precision_trains(policy):
     assert int(model.generator_optimizer.iterations) == 1
     assert {layer.dtype_policy.name for layer in all_layers(exported)} == {"float32"}
     conv = exported.get_layer("decoder").get_layer("output_conv")
-    np.testing.assert_array_equal(conv.kernel.numpy(), model.generator.get_layer("decoder")
-                                  .get_layer("output_conv").kernel.numpy())
+    np.testing.assert_array_equal(
+        conv.kernel.numpy(),
+        model.generator.get_layer("decoder").get_layer("output_conv").kernel.numpy(),
+    )
     inputs = {k: v for k, v in random_batch().items() if k != "target_image"}
     np.testing.assert_allclose(exported(inputs), model.target_generator(inputs), atol=0.1)
 

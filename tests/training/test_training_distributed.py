@@ -20,9 +20,14 @@ TOLERANCE = 1e-5
 def test_two_replicas_update_the_weights_as_one():
     tests = str(Path(__file__).resolve().parents[1])
     paths = [tests, *filter(None, [os.environ.get("PYTHONPATH")])]
-    result = subprocess.run([sys.executable, __file__], capture_output=True, text=True,
-                            timeout=600, check=False,
-                            env=os.environ | {"PYTHONPATH": os.pathsep.join(paths)})
+    result = subprocess.run(
+        [sys.executable, __file__],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=os.environ | {"PYTHONPATH": os.pathsep.join(paths)},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["replicas"] == [1, 2]
@@ -54,9 +59,12 @@ def _one_step(strategy, batch, config) -> dict:
     trainable = {id(v) for network in networks for v in network.trainable_weights}
 
     def variables(trainable_only=False):
-        return {f"{network.name}/{v.path}": np.array(v.numpy())
-                for network in networks for v in network.weights
-                if id(v) in trainable or not trainable_only}
+        return {
+            f"{network.name}/{v.path}": np.array(v.numpy())
+            for network in networks
+            for v in network.weights
+            if id(v) in trainable or not trainable_only
+        }
 
     before = variables(trainable_only=True)
     history = model.fit(tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0).history
@@ -65,8 +73,10 @@ def _one_step(strategy, batch, config) -> dict:
         "replicas": strategy.num_replicas_in_sync,
         "update": max(float(np.max(np.abs(after[n] - before[n]))) for n in before),
         "variables": after,
-        "iterations": [int(model.generator_optimizer.iterations.numpy()),
-                       int(model.discriminator_optimizer.iterations.numpy())],
+        "iterations": [
+            int(model.generator_optimizer.iterations.numpy()),
+            int(model.discriminator_optimizer.iterations.numpy()),
+        ],
         "losses": {name: float(values[0]) for name, values in history.items()},
     }
 
@@ -82,19 +92,30 @@ def main():
 
     config = tiny_config()  # with the perceptual losses, on random VGG features
     batch = random_batch(batch_size=4)
-    runs = [_one_step(strategy, batch, config) for strategy in
-            (tf.distribute.get_strategy(), tf.distribute.MirroredStrategy(["CPU:0", "CPU:1"]))]
+    runs = [
+        _one_step(strategy, batch, config)
+        for strategy in (
+            tf.distribute.get_strategy(),
+            tf.distribute.MirroredStrategy(["CPU:0", "CPU:1"]),
+        )
+    ]
     one, two = (run["variables"] for run in runs)
     differences = {name: float(np.max(np.abs(one[name] - two[name]))) for name in one}
     worst = max(differences, key=differences.get)
-    print(json.dumps({
-        "replicas": [run["replicas"] for run in runs],
-        "largest_update": runs[0]["update"],
-        "largest_difference": differences[worst],
-        "worst_variable": worst,
-        "iterations": [run["iterations"] for run in runs],
-        "losses": {name: [run["losses"][name] for run in runs] for name in runs[0]["losses"]},
-    }))
+    print(
+        json.dumps(
+            {
+                "replicas": [run["replicas"] for run in runs],
+                "largest_update": runs[0]["update"],
+                "largest_difference": differences[worst],
+                "worst_variable": worst,
+                "iterations": [run["iterations"] for run in runs],
+                "losses": {
+                    name: [run["losses"][name] for run in runs] for name in runs[0]["losses"]
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

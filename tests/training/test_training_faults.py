@@ -25,19 +25,37 @@ EPOCHS = 20  # of one step each: the first run must outlive the second trainer's
 
 
 def command(root, run_dir, *overrides) -> list:
-    settings = [*TINY_MODEL, f"data.root={root}", "data.load_size=[64,32]",
-                "data.old_size=[64,32]", "data.batch_size=4", "train.lr=2e-4",
-                "train.steps_per_epoch=1", f"train.niter={EPOCHS}", "train.niter_decay=0",
-                "train.log_every=1", "train.image_every=1", "train.validation_steps=1",
-                "train.sample_pairs=1", *overrides]
-    return [sys.executable, str(REPO / "train.py"), "--config",
-            str(REPO / "configs/synthetic.yaml"), "--run-dir", str(run_dir),
-            *(arg for item in settings for arg in ("--set", item))]
+    settings = [
+        *TINY_MODEL,
+        f"data.root={root}",
+        "data.load_size=[64,32]",
+        "data.old_size=[64,32]",
+        "data.batch_size=4",
+        "train.lr=2e-4",
+        "train.steps_per_epoch=1",
+        f"train.niter={EPOCHS}",
+        "train.niter_decay=0",
+        "train.log_every=1",
+        "train.image_every=1",
+        "train.validation_steps=1",
+        "train.sample_pairs=1",
+        *overrides,
+    ]
+    return [
+        sys.executable,
+        str(REPO / "train.py"),
+        "--config",
+        str(REPO / "configs/synthetic.yaml"),
+        "--run-dir",
+        str(run_dir),
+        *(arg for item in settings for arg in ("--set", item)),
+    ]
 
 
 def start(args, cwd=REPO) -> subprocess.Popen:
-    return subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def wait_for(condition, process, what: str, timeout: float = 300):
@@ -61,9 +79,13 @@ def backup_staging(run_dir: Path) -> bool:
 
 
 def temporaries(run_dir: Path) -> list[str]:
-    return sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*")
-                  if TEMPORARY_NAME.fullmatch(p.name) or p.name.endswith("_temp")
-                  or p.name.startswith("checkpoint.tmp"))
+    return sorted(
+        str(p.relative_to(run_dir))
+        for p in run_dir.rglob("*")
+        if TEMPORARY_NAME.fullmatch(p.name)
+        or p.name.endswith("_temp")
+        or p.name.startswith("checkpoint.tmp")
+    )
 
 
 def backed_up_steps(run_dir: Path) -> dict:
@@ -77,8 +99,9 @@ def backed_up_steps(run_dir: Path) -> dict:
             value = reader.get_tensor(name)
             if isinstance(value, np.ndarray) and value.dtype.kind == "f":
                 assert np.isfinite(value).all(), f"{path}: {name}"
-        steps[Path(path).name] = int(reader.get_tensor(
-            "generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"))
+        steps[Path(path).name] = int(
+            reader.get_tensor("generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
+        )
     return steps
 
 
@@ -102,8 +125,14 @@ def survived_run(synthetic_root, tmp_path_factory):
     first = start(command(synthetic_root, run_dir))
     lock = run_dir / ".lock"
     wait_for(lambda: lock.exists() and f"PID {first.pid}" in lock.read_text(), first, "lock")
-    second = subprocess.run(command(synthetic_root, "run/"), cwd=run_dir.parent,
-                            capture_output=True, text=True, timeout=300, check=False)
+    second = subprocess.run(
+        command(synthetic_root, "run/"),
+        cwd=run_dir.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     wait_for(lambda: (run_dir / "backup" / "checkpoint").exists(), first, "first backup")
     time.sleep(rng.uniform(0, 1))
     kill(first)
@@ -119,11 +148,23 @@ def survived_run(synthetic_root, tmp_path_factory):
     killed_during_a_save = temporaries(moved)
     assert_nothing_visible_is_half_written(moved)
 
-    final = subprocess.run(command(synthetic_root, "run/"), cwd=moved.parent,
-                           capture_output=True, text=True, timeout=600, check=False)
+    final = subprocess.run(
+        command(synthetic_root, "run/"),
+        cwd=moved.parent,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert final.returncode == 0, final.stderr[-3000:]
-    return {"run_dir": moved, "second": second, "first_pid": first.pid, "final": final,
-            "after_first_kill": after_first_kill, "killed_during_a_save": killed_during_a_save}
+    return {
+        "run_dir": moved,
+        "second": second,
+        "first_pid": first.pid,
+        "final": final,
+        "after_first_kill": after_first_kill,
+        "killed_during_a_save": killed_during_a_save,
+    }
 
 
 @pytest.mark.slow
@@ -131,8 +172,9 @@ def test_a_second_trainer_is_refused_naming_the_first(survived_run):
     second = survived_run["second"]
     assert second.returncode == 2
     error = second.stderr.strip().splitlines()[-1]
-    assert error.startswith("error: run is in use by train.py (PID "
-                            f"{survived_run['first_pid']} on ")
+    assert error.startswith(
+        f"error: run is in use by train.py (PID {survived_run['first_pid']} on "
+    )
     assert ", started 20" in error
 
 
@@ -159,8 +201,9 @@ def test_the_next_start_removes_what_a_killed_save_left(survived_run):
 
 
 @pytest.mark.slow
-def test_non_finite_weights_after_an_update_are_never_backed_up(survived_run, tmp_path,
-                                                                  synthetic_root):
+def test_non_finite_weights_after_an_update_are_never_backed_up(
+    survived_run, tmp_path, synthetic_root
+):
     """An infinite generator learning rate (the discriminator's stays finite, so the step's
     losses are too) turns the weights into NaN in the epoch's only update: the stop comes
     before the backup, names the last good one, and the run resumes with a lower rate."""
@@ -170,22 +213,36 @@ def test_non_finite_weights_after_an_update_are_never_backed_up(survived_run, tm
     more = f"train.niter={EPOCHS + 1}"
     poisoned = subprocess.run(
         command(synthetic_root, run_dir, more, "train.lr=1e39", "train.d_lr_ratio=1e-40"),
-        capture_output=True, text=True, timeout=600, check=False)
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert poisoned.returncode == 1, poisoned.stderr[-3000:]
     error = poisoned.stderr.strip().splitlines()[-1]
-    assert error.startswith(f"error: NaN or infinity in the weights after step {EPOCHS + 1} "
-                            "('generator:")
+    assert error.startswith(
+        f"error: NaN or infinity in the weights after step {EPOCHS + 1} ('generator:"
+    )
     last = max(before, key=lambda name: int(name.split("-")[1]))
-    assert (f"The last good backup is {run_dir / 'backup' / last} (step {EPOCHS}): running again "
-            "resumes from it" in error)
+    assert (
+        f"The last good backup is {run_dir / 'backup' / last} (step {EPOCHS}): running again "
+        "resumes from it" in error
+    )
     assert error.endswith("lower the learning rate (--set train.lr=...) or check the data.")
     assert backed_up_steps(run_dir) == before
 
-    lowered = subprocess.run(command(synthetic_root, run_dir, more, "train.lr=1e-4"),
-                             capture_output=True, text=True, timeout=600, check=False)
+    lowered = subprocess.run(
+        command(synthetic_root, run_dir, more, "train.lr=1e-4"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert lowered.returncode == 0, lowered.stderr[-3000:]
-    assert ("Changed since the last session: train.lr: 1e+39 -> 0.0001; train.d_lr_ratio: "
-            "1e-40 -> 0.1" in lowered.stdout)
+    assert (
+        "Changed since the last session: train.lr: 1e+39 -> 0.0001; train.d_lr_ratio: "
+        "1e-40 -> 0.1" in lowered.stdout
+    )
     assert f"Resuming from {run_dir / 'backup' / last} (epoch {EPOCHS}" in lowered.stdout
     assert json.loads((run_dir / "validation.json").read_text())["step"] == EPOCHS + 1
 
@@ -204,20 +261,34 @@ def test_nan_through_the_data_mid_epoch_keeps_the_last_backup_good(model, tmp_pa
     batches = [random_batch(seed=i) for i in range(4)]
     batches[3]["target_image"][0, 5, 5, 0] = np.nan
     data = tf.data.Dataset.from_tensor_slices(
-        {k: np.stack([b[k] for b in batches]) for k in batches[0]})
+        {k: np.stack([b[k] for b in batches]) for k in batches[0]}
+    )
     backup = Backup(tmp_path, model, STEPS_PER_EPOCH)
-    with pytest.raises(NonFiniteTrainingError,
-                       match=rf"non-finite loss \(.*\) at step 4; .* last good backup is "
-                             rf"{tmp_path / 'backup-1'} \(step 2\)"):
-        model.fit(data, epochs=2, steps_per_epoch=STEPS_PER_EPOCH, verbose=0,
-                  callbacks=[StopOnNonFiniteLoss(backup), backup])
+    with pytest.raises(
+        NonFiniteTrainingError,
+        match=rf"non-finite loss \(.*\) at step 4; .* last good backup is "
+        rf"{tmp_path / 'backup-1'} \(step 2\)",
+    ):
+        model.fit(
+            data,
+            epochs=2,
+            steps_per_epoch=STEPS_PER_EPOCH,
+            verbose=0,
+            callbacks=[StopOnNonFiniteLoss(backup), backup],
+        )
     assert [Path(p).name for p in backup.manager.checkpoints] == ["backup-1"]
 
     fresh = compiled_model(tiny_config("loss.lambda_content=0", "loss.lambda_style=0"))
     resumed = Backup(tmp_path, fresh, STEPS_PER_EPOCH)
     assert resumed.restore() == 1
-    fresh.fit(data.take(2), epochs=2, initial_epoch=1, steps_per_epoch=STEPS_PER_EPOCH,
-              verbose=0, callbacks=[StopOnNonFiniteLoss(resumed), resumed])
+    fresh.fit(
+        data.take(2),
+        epochs=2,
+        initial_epoch=1,
+        steps_per_epoch=STEPS_PER_EPOCH,
+        verbose=0,
+        callbacks=[StopOnNonFiniteLoss(resumed), resumed],
+    )
     assert resumed.last_good == (str(tmp_path / "backup-2"), 4)
 
 
@@ -234,6 +305,9 @@ def test_a_damaged_newest_backup_gives_way_to_the_previous_one(model, tmp_path, 
     assert f"Resuming from {tmp_path / 'backup-1'} (epoch 1, step 2)" in output.out
 
     (tmp_path / "backup-1.index").write_bytes(b"")
-    with pytest.raises(ValueError, match=r"no backup reads back whole and finite:\n  .*backup-2"
-                                         r": .*\n  .*backup-1: "):
+    with pytest.raises(
+        ValueError,
+        match=r"no backup reads back whole and finite:\n  .*backup-2"
+        r": .*\n  .*backup-1: ",
+    ):
         Backup(tmp_path, fresh, STEPS_PER_EPOCH).restore()

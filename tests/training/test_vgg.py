@@ -131,8 +131,9 @@ def test_imagenet_missing_file_is_a_clear_error(tmp_path):
         vgg.build_vgg19_features("imagenet", path=str(tmp_path / "missing.h5"))
 
 
-@pytest.mark.parametrize("policy, computes_in", [("mixed_float16", "float32"),
-                                                 ("mixed_bfloat16", "bfloat16")])
+@pytest.mark.parametrize(
+    "policy, computes_in", [("mixed_float16", "float32"), ("mixed_bfloat16", "bfloat16")]
+)
 def test_random_weights_warn_and_compute_in_float32_or_bfloat16(policy, computes_in):
     keras.mixed_precision.set_global_policy(policy)
     try:

@@ -55,16 +55,16 @@ def test_image_grid():
 
 def test_image_grid_scale_and_column_labels():
     images = [np.full((4, 3, 3), v, np.uint8) for v in (10, 20, 30, 40)]
-    grid = image_grid(images, columns=2, padding=1, background=255, scale=3,
-                      labels=["source", "generated"])
+    grid = image_grid(
+        images, columns=2, padding=1, background=255, scale=3, labels=["source", "generated"]
+    )
     header = grid.shape[0] - (2 * (3 * 4 + 1) + 1)
     assert header > 0 and grid.shape[1] == 2 * (3 * 3 + 1) + 1
     # Each pixel became a 3x3 block, below the label row.
-    assert (grid[header + 1:header + 13, 1:10] == 10).all()
-    assert (grid[header + 14:header + 26, 11:20] == 40).all()
+    assert (grid[header + 1 : header + 13, 1:10] == 10).all()
+    assert (grid[header + 14 : header + 26, 11:20] == 40).all()
     # Dark text over each column, nowhere else in the label row's margins.
     for left, right in ((1, 10), (11, 20)):
         assert grid[:header, left:right].min() < 128
     with pytest.raises(ValueError, match="1 labels for 2 columns"):
         image_grid(images, columns=2, labels=["source"])
-
