@@ -75,9 +75,10 @@ def import_official(root: Path, torch):
     return DPTN_model
 
 
-def official_options(height, width, dis_layers, losses, lr=2e-4):
-    """The options `DPTNModel` reads, with the official training defaults."""
-    return types.SimpleNamespace(
+def official_options(height, width, dis_layers, losses, lr=2e-4, **options):
+    """The options `DPTNModel` reads, with the official training defaults; `losses` gives
+    `lambda_rec`, `lambda_g` and `t_s_ratio`, `options` any other option by its name."""
+    defaults = dict(
         gpu_ids=[],
         isTrain=True,
         checkpoints_dir=tempfile.gettempdir(),
@@ -114,6 +115,21 @@ def official_options(height, width, dis_layers, losses, lr=2e-4):
         device="cpu",
         which_epoch="latest",
     )
+    unknown = set(options) - set(defaults)
+    if unknown:
+        raise ValueError(f"official_options: unknown option(s) {sorted(unknown)}")
+    return types.SimpleNamespace(**{**defaults, **options})
+
+
+def resize_generator(dptn_model, **sizes) -> None:
+    """Make `DPTNModel` build its generator with `sizes` (`ngf`, `img_f`, `num_blocks`) instead
+    of the paper's, which it hard-codes: a smaller DPTN of the same structure."""
+    define_g = dptn_model.networks.define_G
+
+    def define_resized(*args, **kwargs):
+        return define_g(*args, **{**kwargs, **sizes})
+
+    dptn_model.networks.define_G = define_resized
 
 
 def nchw(torch, array):

@@ -1,0 +1,142 @@
+"""The multi-seed training benchmarks, run through their command lines on tiny settings, so that
+they keep working: `benchmarks/ablation.py` (dptn-tf alone, through `train.py`) and
+`benchmarks/long_run_parity.py` (beside the official code, which CI may not have)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dptn_tf.data.synthetic import make_synthetic_dataset
+
+REPO = Path(__file__).resolve().parents[2]
+OFFICIAL_MIRROR = "/work/.mirror/PangzeCheung+Dual-task-Pose-Transformer-Network/repo"
+TINY = ["model.ngf=8", "model.img_f=32", "model.num_blocks=1", "model.num_cabs=1",
+        "model.num_ttbs=1", "model.dis_ndf=8", "model.dis_img_f=32"]  # fmt: skip
+
+
+def _run(script: str, *args: str, timeout: int = 600) -> str:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+def _loss_tags(run_dir: Path) -> set:
+    """The scalar tags of a run's TensorBoard training logs."""
+    import tensorflow as tf
+
+    return {
+        value.tag
+        for path in (run_dir / "logs" / "train").glob("events.out.tfevents.*")
+        for event in tf.compat.v1.train.summary_iterator(str(path))
+        for value in event.summary.value
+    }
+
+
+def test_the_ablation_reports_every_variant_against_the_full_model(tmp_path):
+    pytest.importorskip("matplotlib")
+    data = make_synthetic_dataset(
+        tmp_path / "data",
+        image_size=(64, 32),
+        num_train_identities=3,
+        num_test_identities=2,
+        poses_per_identity=3,
+        test_pairs_per_identity=2,
+    )
+    overrides = [
+        *TINY,
+        "train.steps_per_epoch=2",
+        "train.niter=1",
+        "train.niter_decay=1",
+        "train.log_every=1",
+    ]
+    args = [
+        "--out",
+        str(tmp_path / "out"),
+        "--data",
+        str(data),
+        "--seeds",
+        "0",
+        "1",
+        "--variants",
+        "full",
+        "no-source-task",
+        "--plots",
+        str(tmp_path / "plots"),
+        "--set",
+        *overrides,
+    ]
+    output = _run("ablation.py", *args)
+    assert "2 seeds per variant, step 4, 4 test pairs" in output
+    rows = {
+        line.split()[0]: line.split()[1:]
+        for line in output.splitlines()
+        if line.split() and line.split()[0] in ("full", "no-source-task")
+    }
+    assert len(rows["full"]) == 9 and len(rows["no-source-task"]) == 12  # 3 x (mean +/- sd, vs)
+    assert (tmp_path / "plots" / "ablation_curves.png").stat().st_size > 0
+    # The run without the source-to-source task logs none of its terms; the full run does.
+    full, no_source = (
+        _loss_tags(tmp_path / "out" / variant / "seed0") for variant in ("full", "no-source-task")
+    )
+    source_terms = {"Loss/app_gen_s", "Loss/content_gen_s", "Loss/style_gen_s"}
+    assert source_terms <= full and not source_terms & no_source
+    assert "Loss/app_gen_t" in no_source
+    # A second call trains nothing: every run directory holds a finished run.
+    again = _run("ablation.py", *args)
+    assert again.splitlines()[-4:-1] == output.splitlines()[-4:-1]
+
+
+@pytest.mark.skipif(
+    not os.path.isdir(OFFICIAL_MIRROR),
+    reason=f"the official code's git mirror {OFFICIAL_MIRROR} is absent (fetch "
+    "github:PangzeCheung/Dual-task-Pose-Transformer-Network)",
+)
+def test_the_long_run_harness_trains_both_sides_from_the_same_point(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("matplotlib")
+    args = [
+        "--out",
+        str(tmp_path / "out"),
+        "--plots",
+        str(tmp_path / "plots"),
+        "--steps",
+        "4",
+        "--eval-every",
+        "2",
+        "--seeds",
+        "0",
+        "1",
+        "--size",
+        "32",
+        "16",
+        "--ngf",
+        "8",
+        "--img-f",
+        "32",
+        "--blocks",
+        "1",
+        "--threads",
+        "1",
+    ]
+    output = _run("long_run_parity.py", *args)
+    assert "2 seeds per side (0, 1)" in output
+    # Same weights, same batch: at step 0 the two sides' validation figures agree closely.
+    first = [line.split() for line in output.splitlines() if line.strip().startswith("0  l1")]
+    official, ours = float(first[0][2]), float(first[0][5])
+    assert abs(official - ours) < 1e-4 * abs(official)
+    assert "training seconds per step" in output
+    for name in ("long_run_parity_curves.png", "long_run_parity_samples.png"):
+        assert (tmp_path / "plots" / name).stat().st_size > 0
+    assert sorted(p.name for p in (tmp_path / "out").glob("seed*.json")) == [
+        "seed0.json",
+        "seed1.json",
+    ]
