@@ -1,6 +1,7 @@
-"""The multi-seed training benchmarks, run through their command lines on tiny settings, so that
-they keep working: `benchmarks/ablation.py` (dptn-tf alone, through `train.py`) and
-`benchmarks/long_run_parity.py` (beside the official code, which CI may not have)."""
+"""The training benchmarks, run through their command lines on tiny settings, so that they keep
+working: `benchmarks/ablation.py` (dptn-tf alone, through `train.py`), `benchmarks/sharpness.py`
+(on the runs it leaves) and `benchmarks/long_run_parity.py` (beside the official code, which CI
+may not have)."""
 
 import os
 import subprocess
@@ -90,6 +91,13 @@ def test_the_ablation_reports_every_variant_against_the_full_model(tmp_path):
     source_terms = {"Loss/app_gen_s", "Loss/content_gen_s", "Loss/style_gen_s"}
     assert source_terms <= full and not source_terms & no_source
     assert "Loss/app_gen_t" in no_source
+    # The quickstart study's sharpness table reads finished runs as train.py leaves them.
+    runs = [str(tmp_path / "out" / variant / "seed0") for variant in ("full", "no-source-task")]
+    table = _run("sharpness.py", *runs, "--grid", str(tmp_path / "grid.png"))
+    rows = [line.split() for line in table.splitlines() if line.startswith(tuple(runs))]
+    assert [row[0] for row in rows] == runs
+    assert all(row[1] == "4" and float(row[6]) > 0 for row in rows)  # step, HF energy ratio
+    assert (tmp_path / "grid.png").stat().st_size > 0
     # A second call trains nothing: every run directory holds a finished run.
     again = _run("ablation.py", *args)
     assert again.splitlines()[-4:-1] == output.splitlines()[-4:-1]
