@@ -93,6 +93,12 @@ class PoseTransferDemo:
     def has_attention(self) -> bool:
         return isinstance(self.model, GeneratorModel) and self.model.has_attention
 
+    def attention_unavailable(self) -> str:
+        """Why a click on the result shows no attention map."""
+        if isinstance(self.model, GeneratorModel):
+            return "This generator has no Pose Transformer Module, so no attention maps."
+        return "Attention maps need a .keras model (--run or --generator)."
+
     def describe(self) -> str:
         kind = {
             GeneratorModel: "a .keras generator",
@@ -106,10 +112,9 @@ class PoseTransferDemo:
         )
         if self.has_attention:
             attention = "click a point of the result to see where the last TTB looks in the source"
-        elif isinstance(self.model, GeneratorModel):
-            attention = "this generator has no Pose Transformer Module, so no attention maps"
         else:
-            attention = "attention maps need a .keras model (--run or --generator)"
+            message = self.attention_unavailable()
+            attention = message[0].lower() + message[1:].rstrip(".")
         return (
             f"Model: {kind}, frame {self.frame[0]}x{self.frame[1]}; gallery: {gallery}; "
             f"{attention}."
@@ -191,7 +196,7 @@ class PoseTransferDemo:
         """(session state, clicked `(x, y)` of the result) -> (source tinted where the last TTB
         looks, message)."""
         if not self.has_attention:
-            return None, "Attention maps need a .keras model (--run or --generator)."
+            return None, self.attention_unavailable()
         if not state or "pose" not in state:
             return None, "Generate a result first, then click on it."
         x, y = point

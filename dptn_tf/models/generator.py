@@ -65,7 +65,8 @@ def build_generator(config: ModelConfig | None = None) -> keras.Model:
     """Training generator: `{source_image, source_pose, target_pose}` ->
     `{"generated_target", "reconstructed_source"}`, both NHWC images in [-1, 1]."""
     config = config or ModelConfig()
-    # Built in this order, the order in which a seed's initial weights are drawn.
+    # Created in this order (the PTM's weights are drawn at its first call, in `_assemble`): a
+    # seed gives the weights it gave before the switch existed.
     parts = {"shared_encoder": build_shared_encoder(config)}
     if config.pose_transformer:
         parts["source_encoder"] = build_source_encoder(config)
@@ -84,8 +85,16 @@ def build_generator(config: ModelConfig | None = None) -> keras.Model:
 
 def generator_parts(generator: keras.Model) -> dict:
     """The shared parts of a (training or inference) generator, by name: all four of
-    `PART_NAMES`, or two (the shared encoder and the decoder) for one built without a PTM."""
-    return {layer.name: layer for layer in generator.layers if layer.name in PART_NAMES}
+    `PART_NAMES`, or two (the shared encoder and the decoder) for one built without a PTM.
+    Raises ValueError for a model that is neither."""
+    parts = {layer.name: layer for layer in generator.layers if layer.name in PART_NAMES}
+    if sorted(parts) not in (sorted(PART_NAMES), ["decoder", "shared_encoder"]):
+        raise ValueError(
+            f"model {generator.name!r} is not a DPTN generator: its parts are "
+            f"{sorted(parts)}, expected {list(PART_NAMES)} (or the shared encoder "
+            "and the decoder alone, without a PTM)"
+        )
+    return parts
 
 
 def inference_generator(generator: keras.Model, frame: DataConfig | None = None) -> keras.Model:

@@ -178,7 +178,7 @@ LOSS_NAMES = tuple(term.name for term in LOSS_TERMS)
 
 
 def reported_terms(config) -> tuple[LossTerm, ...]:
-    """The terms a run computes and reports: those whose weight is not 0."""
+    """The terms a run computes and reports: those whose weight and share are not 0."""
     return tuple(term for term in LOSS_TERMS if term.is_on(config))
 
 

@@ -2,7 +2,7 @@
 
 `DPTN` owns the training generator, the discriminator and the frozen VGG19 features, and plugs
 into `keras.Model.fit`: `train_step` reports the reference's loss terms by their official names
-(the rows of `losses.LOSS_TERMS` whose weight is not 0, plus the generator's total),
+(the rows of `losses.LOSS_TERMS` whose weight and share are not 0, plus the generator's total),
 `test_step` reports L1, SSIM and PSNR of the generated target.
 
 Every loss is a per-example vector reduced with `tf.nn.compute_average_loss` over the *global*

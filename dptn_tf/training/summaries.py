@@ -78,7 +78,8 @@ class SampleImages(keras.callbacks.Callback):
     """Every `every` steps and at the end, a grid of fixed test pairs, to TensorBoard (tag
     `samples`) and as `<directory>/step-<step>.png`.
 
-    One row per pair, the columns of `SAMPLE_COLUMNS`.
+    One row per pair, the columns of `SAMPLE_COLUMNS` (without the source reconstruction when
+    the run has no source-to-source task: that branch is not trained).
 
     Args:
         writer: the run's summary writer.
@@ -121,9 +122,10 @@ class SampleImages(keras.callbacks.Callback):
         generated = to_uint8(outputs["generated_target"])
         reconstructed = to_uint8(outputs["reconstructed_source"])
         sources, targets = to_uint8(self.inputs["source_image"]), to_uint8(self.target_images)
+        columns = len(SAMPLE_COLUMNS) if self.model.source_task else len(SAMPLE_COLUMNS) - 1
         tiles = []
         for i in range(len(sources)):
-            tiles += [
+            row = [
                 sources[i],
                 self.skeletons["source"][i],
                 self.skeletons["target"][i],
@@ -131,7 +133,8 @@ class SampleImages(keras.callbacks.Callback):
                 generated[i],
                 reconstructed[i],
             ]
-        return image_grid(tiles, columns=len(SAMPLE_COLUMNS))
+            tiles += row[:columns]
+        return image_grid(tiles, columns=columns)
 
     def write(self, step: int):
         grid = self.grid()

@@ -18,11 +18,11 @@ import keras
 import pytest
 import yaml
 
-from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, ModelConfig
+from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME
 from dptn_tf.models import build_generator
+from helpers.training import TINY_GENERATOR
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1, num_ttbs=1)
 URL_LINE = re.compile(r"dptn-demo: open (http://\S+)")
 # Headless, and nothing reaching for the (closed) network.
 CHROMIUM_FLAGS = [
@@ -60,7 +60,7 @@ def demo_run(tmp_path_factory, synthetic_root, synthetic_settings) -> Path:
         return Path(os.environ["DPTN_DEMO_RUN"])
     run = tmp_path_factory.mktemp("run")
     keras.utils.set_random_seed(0)
-    build_generator(TINY).save(run / GENERATOR_NAME)
+    build_generator(TINY_GENERATOR).save(run / GENERATOR_NAME)
     size = list(synthetic_settings["image_size"])
     (run / CONFIG_NAME).write_text(
         yaml.safe_dump(

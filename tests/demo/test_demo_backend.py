@@ -1,9 +1,11 @@
 """The demo's handlers without a browser: every bad input a visitor (or a server) can cause is
 answered with a message naming it, and the next request is served."""
 
+import dataclasses
 import json
 import shutil
 
+import keras
 import numpy as np
 import pytest
 import yaml
@@ -14,8 +16,10 @@ from dptn_tf.data import read_annotations
 from dptn_tf.demo.__main__ import parse_args
 from dptn_tf.demo.app import PoseTransferDemo, load_demo
 from dptn_tf.inference.tensorflow_models import GeneratorModel
+from dptn_tf.models import build_generator
 from dptn_tf.pose import MAX_PHOTO_PIXELS, BlazePose
 from dptn_tf.serving.rest_client import RestModel
+from helpers.training import TINY_GENERATOR
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +53,25 @@ def test_a_result_and_its_attention(demo, full_body_photo):
     assert answer.startswith("Generated in") and result.dtype == np.uint8
     picture, answer = demo.attention(state, (3, 7))
     assert picture.shape[0] >= 256 and "last TTB" in answer
+
+
+def test_a_generator_without_ptm_generates_and_says_why_there_is_no_attention(
+    demo, demo_run, full_body_photo, tmp_path
+):
+    keras.utils.set_random_seed(0)
+    build_generator(dataclasses.replace(TINY_GENERATOR, pose_transformer=False)).save(
+        tmp_path / GENERATOR_NAME
+    )
+    shutil.copy(demo_run / CONFIG_NAME, tmp_path / CONFIG_NAME)
+    model = GeneratorModel(tmp_path / GENERATOR_NAME, None, [])
+    no_ptm = PoseTransferDemo(model, demo.extractor, {})
+    assert not model.has_attention and "no Pose Transformer Module" in no_ptm.describe()
+    _, state, pose, _ = no_ptm.use_source(str(full_body_photo))
+    assert no_ptm.generate(state, pose)[2].startswith("Generated in")
+    picture, answer = no_ptm.attention(state, (3, 7))
+    assert picture is None and answer == (
+        "This generator has no Pose Transformer Module, so no attention maps."
+    )
 
 
 def test_bad_poses_and_an_unreachable_server_are_answered(demo, full_body_photo):

@@ -16,6 +16,7 @@ from dptn_tf.inference.attention_maps import cross_attention
 from dptn_tf.models import build_generator, generator_parts, inference_generator
 from dptn_tf.serving.export import export_saved_model
 from dptn_tf.training.model import float32_inference_generator
+from dptn_tf.training.summaries import SAMPLE_COLUMNS, SampleImages
 from helpers.training import TINY_GENERATOR, compiled_model, fit_one_step, random_batch, tiny_config
 
 NO_PTM = dataclasses.replace(TINY_GENERATOR, pose_transformer=False)
@@ -33,17 +34,33 @@ def test_without_the_source_task_no_source_term_is_reported_or_decoded():
 
 
 def test_skipping_the_source_decode_changes_no_update():
-    """With `t_s_ratio: 1` the source image is not decoded; decoding it and weighting its terms 0,
-    as the reference does, updates the weights the same."""
+    """With `t_s_ratio: 1` the source image is not decoded; decoding it too, its terms left out of
+    the total as the reference's weight 0 leaves them, gives the same gradients (plain SGD, so
+    the update is the gradient itself) and the same losses."""
     batch = random_batch()
-    updated = []
+    updated, logs = [], []
     for decode_source in (False, True):
         model = compiled_model(tiny_config("loss.t_s_ratio=1"))
+        model.compile(keras.optimizers.SGD(0.5), keras.optimizers.SGD(0.5), run_eagerly=True)
         model.source_task = decode_source
-        fit_one_step(model, batch)
+        logs.append(fit_one_step(model, batch))
         updated.append(model.generator.get_weights())
+    assert logs[0] == logs[1]
     for skipped, decoded in zip(*updated, strict=True):
-        np.testing.assert_allclose(skipped, decoded, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(skipped, decoded, rtol=1e-5, atol=1e-7)
+
+
+def test_the_sample_grid_leaves_out_the_untrained_source_reconstruction(tmp_path):
+    batch = random_batch(batch_size=2)
+    batch |= {f"{role}_keypoints": np.full((2, 18, 2), -1.0, np.float32)
+              for role in ("source", "target")}  # fmt: skip
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    widths = []
+    for ratio in (0.5, 1.0):
+        samples = SampleImages(writer, batch, (32, 32), every=5, directory=tmp_path)
+        samples.set_model(compiled_model(tiny_config(f"loss.t_s_ratio={ratio}")))
+        widths.append(samples.grid().shape[1])
+    assert widths == [len(SAMPLE_COLUMNS) * 34 + 2, (len(SAMPLE_COLUMNS) - 1) * 34 + 2]
 
 
 def test_a_generator_without_ptm_has_no_source_encoder_and_decodes_f_st_directly():
@@ -63,6 +80,8 @@ def test_a_generator_without_ptm_has_no_source_encoder_and_decodes_f_st_directly
     np.testing.assert_allclose(generator(inputs)["generated_target"], expected, atol=1e-5)
     with pytest.raises(ValueError, match="no Pose Transformer Module"):
         cross_attention(generator, inputs)
+    with pytest.raises(ValueError, match="'decoder_alone' is not a DPTN generator"):
+        generator_parts(keras.Sequential([parts["decoder"]], name="decoder_alone"))
 
 
 def test_the_generator_without_ptm_trains_saves_loads_and_exports(tmp_path):
