@@ -5,8 +5,8 @@
 
 Each run is `train.py` itself (its data pipeline, `fit`, validation, backups) on
 `configs/ablation.yaml`, in `--out/<variant>/seed<N>`, with `train.seed` and `data.seed` set to
-the seed (initial weights and batch order); the same step budget for every variant. The
-variants:
+the seed (initial weights and batch order; a variant without a part draws the other parts'
+weights in another order) and the same step budget for every variant. The variants:
   full             the whole objective, both tasks, the PTM
   no-source-task   the source-to-source task off (`loss.t_s_ratio=1`: its terms weighted 0)
   no-ptm           no Pose Transformer Module (`model.pose_transformer=false`: F_st decoded
@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 from run_records import format_mean_sd, mean_sd, plot_bands
 
+from dptn_tf.training.model import VALIDATION_NAMES
+
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "full": [],
@@ -37,7 +39,6 @@ VARIANTS = {
     "no-ptm": ["model.pose_transformer=false"],
     "no-gan-no-vgg": ["loss.lambda_g=0", "loss.lambda_content=0", "loss.lambda_style=0"],
 }
-FIGURES = ("l1", "ssim", "psnr")
 
 
 def train(run_dir: Path, seed: int, overrides: list[str], args) -> dict:
@@ -76,17 +77,20 @@ def validation_curves(run_dir: Path) -> tuple[list[int], dict]:
                 if value.tag.startswith("Validation/"):
                     name = value.tag[len("Validation/") :]
                     values.setdefault(name, {})[event.step] = float(tf.make_ndarray(value.tensor))
-    steps = sorted(values[FIGURES[0]])
-    return steps, {name: [values[name][s] for s in steps] for name in FIGURES}
+    steps = sorted(values[VALIDATION_NAMES[0]])
+    return steps, {name: [values[name][s] for s in steps] for name in VALIDATION_NAMES}
 
 
 def table(results: dict) -> str:
     """Final figures per variant: mean +/- sd over the seeds, and the change from `full`."""
-    lines = [f"{'variant':<16}" + "".join(f"{name.upper():>22}{'vs full':>9}" for name in FIGURES)]
-    full = {name: np.mean([r[name] for r in results["full"]]) for name in FIGURES}
+    lines = [
+        f"{'variant':<16}"
+        + "".join(f"{name.upper():>22}{'vs full':>9}" for name in VALIDATION_NAMES)
+    ]
+    full = {name: np.mean([r[name] for r in results["full"]]) for name in VALIDATION_NAMES}
     for variant, runs in results.items():
         row = f"{variant:<16}"
-        for name in FIGURES:
+        for name in VALIDATION_NAMES:
             mean, sd = mean_sd(np.array([[r[name]] for r in runs]))
             change = "" if variant == "full" else f"{mean[0] - full[name]:+.4f}"
             row += f"{format_mean_sd(mean[0], sd[0]):>22}{change:>9}"
@@ -122,13 +126,14 @@ def main(argv=None) -> None:
     args.data = (args.data or args.out / "data").resolve()
 
     started = time.perf_counter()
-    results, curves = {}, {}
+    results, curves, finals = {}, {}, []
     for variant in args.variants:
         for seed in args.seeds:
             run_dir = args.out / variant / f"seed{seed}"
             start = time.perf_counter()
             figures = train(run_dir, seed, VARIANTS[variant], args)
             results.setdefault(variant, []).append(figures["generated"])
+            finals.append(figures)
             steps, run_curves = validation_curves(run_dir)
             curves.setdefault(variant, []).append(run_curves)
             print(
@@ -137,6 +142,12 @@ def main(argv=None) -> None:
                 file=sys.stderr,
                 flush=True,
             )
+    budgets = {run["step"] for run in finals}
+    if len(budgets) > 1:
+        raise SystemExit(
+            f"the runs in {args.out} ended at different steps {sorted(budgets)}: "
+            "they were made with other settings; use another --out"
+        )
     baseline = figures["copy_source"]
     print(
         f"{len(args.seeds)} seeds per variant, step {figures['step']}, "
@@ -144,7 +155,8 @@ def main(argv=None) -> None:
     )
     print(table(results))
     print(
-        f"{'copy the source':<16}" + "".join(f"{baseline[name]:>22.4f}{'':>9}" for name in FIGURES)
+        f"{'copy the source':<16}"
+        + "".join(f"{baseline[name]:>22.4f}{'':>9}" for name in VALIDATION_NAMES)
     )
     if args.plots:
         panels = {
@@ -152,7 +164,7 @@ def main(argv=None) -> None:
                 steps,
                 {variant: np.array([c[name] for c in runs]) for variant, runs in curves.items()},
             )
-            for name in FIGURES
+            for name in VALIDATION_NAMES
         }
         plot_bands(
             panels,

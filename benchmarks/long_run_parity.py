@@ -48,7 +48,8 @@ from official import (
 )
 from run_records import band_table, plot_bands, plot_sample_grids, within_band
 
-VALIDATION_NAMES = ("l1", "ssim", "psnr")
+from dptn_tf.training.model import VALIDATION_NAMES
+
 SIDES = ("official", "dptn-tf")
 SAMPLE_PAIRS = 6  # test pairs in the final sample grids
 # What a seed's record depends on: a record made with other values is not reused.
@@ -217,7 +218,7 @@ def run_seed(args, official_root: Path, seed: int) -> dict:
                 file=sys.stderr,
                 flush=True,
             )
-    samples = {k: v[:SAMPLE_PAIRS] for k, v in test[0].items()}
+    samples = {k: np.concatenate([batch[k] for batch in test])[:SAMPLE_PAIRS] for k in test[0]}
     record["samples"] = {
         "source_image": samples["source_image"].tolist(),
         "target_image": samples["target_image"].tolist(),
@@ -239,11 +240,17 @@ def recorded(path: Path, args) -> dict | None:
     return None
 
 
+def loss_names(records: list[dict]) -> list[str]:
+    """The terms both sides report (dptn-tf leaves out those a setting switches off)."""
+    return [n for n in records[0]["losses"]["official"] if n in records[0]["losses"]["dptn-tf"]]
+
+
 def summarize(records: list[dict], args) -> str:
-    """The criterion at every validation point, and the loss terms over the last epoch."""
+    """The criterion at every validation point, the paired differences at the end, the loss
+    terms over the last epoch and the seconds per step."""
     lines = [
         f"{len(records)} seeds per side ({', '.join(str(r['seed']) for r in records)}); "
-        "official mean +/- sd (band: +/- 2 sd) against dptn-tf's mean"
+        "official mean +/- sd (band: +/- 2 sd) against dptn-tf's mean +/- sd"
     ]
     steps = records[0]["validation_steps"]
     validation = {
@@ -253,7 +260,6 @@ def summarize(records: list[dict], args) -> str:
         }
         for side in SIDES
     }
-    inside = within_band(validation["official"], validation["dptn-tf"])
     lines.append(
         band_table(
             "validation",
@@ -263,18 +269,34 @@ def summarize(records: list[dict], args) -> str:
             every=max(1, len(steps) // 5),
         )
     )
-    total = sum(v.size for v in inside.values())
-    lines.append(
-        f"dptn-tf's mean inside the official band at {sum(int(v.sum()) for v in inside.values())}"
-        f" of {total} validation points; at the end: "
-        + ", ".join(f"{name} {'yes' if inside[name][-1] else 'NO'}" for name in VALIDATION_NAMES)
-    )
+    inside = within_band(validation["official"], validation["dptn-tf"])
+    if inside is None:
+        lines.append("one seed per side: no spread, so no band criterion")
+    else:
+        trained = np.asarray(steps) > 0  # step 0: the same weights on both sides
+        count = sum(int(v[trained].sum()) for v in inside.values())
+        lines.append(
+            f"dptn-tf's mean inside the official band at {count} of "
+            f"{sum(int(trained.sum()) for _ in inside)} validation points after step 0; at "
+            "the end: "
+            + ", ".join(f"{n} {'yes' if inside[n][-1] else 'NO'}" for n in VALIDATION_NAMES)
+        )
+        differences = {
+            name: validation["dptn-tf"][name][:, -1] - validation["official"][name][:, -1]
+            for name in VALIDATION_NAMES
+        }
+        lines.append(
+            "paired difference at the end (dptn-tf - official, same seed; mean +/- sd over the "
+            "seeds): "
+            + ", ".join(
+                f"{name} {d.mean():+.4f} +/- {d.std(ddof=1):.4f}" for name, d in differences.items()
+            )
+        )
     window = args.eval_every
-    names = list(records[0]["losses"]["official"])
     last = {
         side: {
             name: np.array([[np.mean(r["losses"][side][name][-window:])] for r in records])
-            for name in names
+            for name in loss_names(records)
         }
         for side in SIDES
     }
@@ -291,7 +313,8 @@ def summarize(records: list[dict], args) -> str:
     lines.append(
         f"training seconds per step: official {seconds['official']:.3f}, dptn-tf "
         f"{seconds['dptn-tf']:.3f} ({seconds['official'] / seconds['dptn-tf']:.2f}x), the two "
-        "alternating in one process"
+        f"alternating in one process on {args.threads} thread(s) (dptn-tf's includes tracing "
+        "its step once)"
     )
     return "\n".join(lines)
 
@@ -305,7 +328,7 @@ def plot(records: list[dict], args) -> None:
             {side: np.array([r["validation"][side][name] for r in records]) for side in SIDES},
         )
     train_steps = np.arange(1, args.steps + 1)
-    for name in records[0]["losses"]["official"]:
+    for name in loss_names(records):
         curves[name] = (
             train_steps,
             {side: np.array([r["losses"][side][name] for r in records]) for side in SIDES},
@@ -315,12 +338,12 @@ def plot(records: list[dict], args) -> None:
         args.plots / "long_run_parity_curves.png",
         title=f"{args.size[0]}x{args.size[1]}, batch {args.batch}, {len(records)} seeds per side",
     )
-    first = records[0]["samples"]
+    shown = max(records, key=lambda r: len(r["samples"]["source_image"]))
     plot_sample_grids(
-        {k: np.array(v) for k, v in first.items()},
-        ("official", "dptn-tf"),
+        {k: np.array(v) for k, v in shown["samples"].items()},
+        SIDES,
         args.plots / "long_run_parity_samples.png",
-        title=f"seed {records[0]['seed']}, step {args.steps}",
+        title=f"seed {shown['seed']}, step {args.steps}",
     )
 
 

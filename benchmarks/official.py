@@ -123,7 +123,8 @@ def official_options(height, width, dis_layers, losses, lr=2e-4, **options):
 
 def resize_generator(dptn_model, **sizes) -> None:
     """Make `DPTNModel` build its generator with `sizes` (`ngf`, `img_f`, `num_blocks`) instead
-    of the paper's, which it hard-codes: a smaller DPTN of the same structure."""
+    of the paper's, which it hard-codes: a smaller DPTN of the same structure. It patches the
+    imported module for the rest of the process: call it once, in a process of its own."""
     define_g = dptn_model.networks.define_G
 
     def define_resized(*args, **kwargs):
@@ -141,7 +142,8 @@ def same_networks(official):
     from dptn_tf.convert import import_discriminator, import_generator
 
     generator, config = import_generator(
-        {k: v.detach().numpy() for k, v in official.net_G.state_dict().items()}
+        {k: v.detach().numpy() for k, v in official.net_G.state_dict().items()},
+        nhead=official.opt.nhead,
     )
     if not hasattr(official, "net_D"):
         return generator, None
@@ -157,7 +159,7 @@ def same_vgg(official, torch):
 
     vgg = _vgg19_network()
     convs = [m for m in official.Vggloss.vgg.modules() if isinstance(m, torch.nn.Conv2d)]
-    for layer, conv in zip(_conv_layers(vgg), convs):
+    for layer, conv in zip(_conv_layers(vgg), convs):  # the official net has more: unused
         layer.set_weights(
             [conv.weight.detach().numpy().transpose(2, 3, 1, 0), conv.bias.detach().numpy()]
         )

@@ -19,8 +19,11 @@ def mean_sd(curve: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return curve.mean(axis=0), sd
 
 
-def within_band(reference: dict, other: dict, width: float = 2.0) -> dict:
-    """Per curve name, at each point: is `other`'s mean within `reference`'s mean +/- width sd?"""
+def within_band(reference: dict, other: dict, width: float = 2.0) -> dict | None:
+    """Per curve name, at each point: is `other`'s mean within `reference`'s mean +/- width sd?
+    None when `reference` has a single seed (no spread to compare with)."""
+    if len(next(iter(reference.values()))) < 2:
+        return None
     inside = {}
     for name, curve in reference.items():
         mean, sd = mean_sd(curve)
@@ -47,7 +50,7 @@ def band_table(
             lines.append(
                 f"  {steps[i]:>6}  {name:<16}{format_mean_sd(ref[0][i], ref[1][i]):>24}"
                 f"{format_mean_sd(oth[0][i], oth[1][i]):>24}  "
-                f"{'yes' if inside[name][i] else 'NO'}"
+                f"{'n/a' if inside is None else 'yes' if inside[name][i] else 'NO'}"
             )
     return "\n".join(lines)
 
