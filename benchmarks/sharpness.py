@@ -84,8 +84,8 @@ def main(argv=None) -> None:
 
     results = {run: measure(run) for run in args.runs}
     # Runs are named by their path below the folders they share (ablation runs are all seed<N>).
-    common = Path(os.path.commonpath([run.resolve() for run in args.runs]))
-    names = {run: run.resolve().relative_to(common).as_posix() for run in args.runs}
+    common = Path(os.path.commonpath([os.path.abspath(run) for run in args.runs]))
+    names = {run: Path(os.path.abspath(run)).relative_to(common).as_posix() for run in args.runs}
     names = {run: run.name if name == "." else name for run, name in names.items()}
     print(
         f"{'run':<36}{'step':>6}{'L1':>8}{'L1/copy':>9}{'SSIM':>8}{'PSNR':>7}"

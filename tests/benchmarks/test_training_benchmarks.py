@@ -141,7 +141,7 @@ def test_the_long_run_harness_trains_both_sides_from_the_same_point(tmp_path):
         "--threads",
         "1",
     ]
-    output = _run("long_run_parity.py", *args)
+    output = _run("long_run_parity.py", *args, timeout=1800)
     assert "2 seeds per side (0, 1)" in output and "paired difference at the end" in output
     assert "training seconds per step" in output
     for seed in (0, 1):

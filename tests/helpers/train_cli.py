@@ -14,8 +14,8 @@ from helpers.training import TINY_MODEL
 
 REPO = Path(__file__).resolve().parents[2]
 STEPS = 6  # 3 epochs of 2 steps
-# The quickstart's configuration with its adversarial term on, so that backups, resumes and logs
-# cover both networks and both optimizers (its VGG19 losses stay off).
+# The quickstart's configuration with its adversarial term on whatever the quickstart says, so
+# that backups, resumes and logs cover both networks and both optimizers (VGG19 stays off).
 ADVERSARIAL = "loss.lambda_g=2.0"
 REPORTED = (
     *reported_loss_names(load_config(REPO / "configs/synthetic.yaml", [ADVERSARIAL]).loss),
