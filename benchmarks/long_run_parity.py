@@ -42,6 +42,7 @@ from official import (
     import_official,
     nchw,
     official_options,
+    official_step,
     resize_generator,
     same_networks,
     same_vgg,
@@ -100,7 +101,7 @@ def run_seed(args, official_root: Path, seed: int) -> dict:
 
     from dptn_tf.config import DataConfig, LossConfig, TrainConfig
     from dptn_tf.data import make_dataset
-    from dptn_tf.training import DPTN, LOSS_NAMES, make_optimizers
+    from dptn_tf.training import DPTN, make_optimizers
     from dptn_tf.training.model import image_metrics
 
     height, width = args.size
@@ -140,17 +141,8 @@ def run_seed(args, official_root: Path, seed: int) -> dict:
         for batch in make_dataset(data, "test", training=False)
     ]
 
-    def official_step(batch):
-        official.source_image, official.source_pose = (
-            nchw(torch, batch["source_image"]),
-            nchw(torch, batch["source_pose"]),
-        )
-        official.target_image, official.target_pose = (
-            nchw(torch, batch["target_image"]),
-            nchw(torch, batch["target_pose"]),
-        )
-        official.optimize_parameters()
-        terms = {n: getattr(official, f"loss_{n}").item() for n in LOSS_NAMES}
+    def official_training_step(batch):
+        terms = official_step(official, torch, batch)
         ratio = args.t_s_ratio
         terms["total_gen"] = (
             ratio * (terms["app_gen_t"] + terms["content_gen_t"] + terms["style_gen_t"])
@@ -182,7 +174,10 @@ def run_seed(args, official_root: Path, seed: int) -> dict:
             count += len(batch["target_image"])
         return {name: total / count for name, total in sums.items()}
 
-    sides = {"official": (official_step, official_images), "dptn-tf": (ours_step, ours_images)}
+    sides = {
+        "official": (official_training_step, official_images),
+        "dptn-tf": (ours_step, ours_images),
+    }
     record = {
         "seed": seed,
         "settings": settings(args),

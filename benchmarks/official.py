@@ -137,6 +137,18 @@ def nchw(torch, array):
     return torch.from_numpy(array.transpose(0, 3, 1, 2).copy())
 
 
+def official_step(official, torch, batch: dict) -> dict:
+    """One `optimize_parameters` (D, then G) of the official model on an NHWC numpy training
+    batch -> its loss terms by name (`dptn_tf.training.LOSS_NAMES`)."""
+    from dptn_tf.training import LOSS_NAMES
+
+    for role in ("source", "target"):
+        setattr(official, f"{role}_image", nchw(torch, batch[f"{role}_image"]))
+        setattr(official, f"{role}_pose", nchw(torch, batch[f"{role}_pose"]))
+    official.optimize_parameters()
+    return {n: getattr(official, f"loss_{n}").item() for n in LOSS_NAMES}
+
+
 def same_networks(official):
     """dptn-tf's generator and discriminator holding the official model's weights."""
     from dptn_tf.convert import import_discriminator, import_generator

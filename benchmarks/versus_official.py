@@ -36,6 +36,7 @@ from official import (
     import_official,
     nchw,
     official_options,
+    official_step,
     same_networks,
     same_vgg,
 )
@@ -91,23 +92,14 @@ def training_case(dptn_model, torch, case, rounds: int) -> dict:
     dataset = iter(tf.data.Dataset.from_tensors(data).repeat())
     model.make_train_function()
 
-    def official_step():
-        official.source_image, official.source_pose = (
-            nchw(torch, data["source_image"]),
-            nchw(torch, data["source_pose"]),
-        )
-        official.target_image, official.target_pose = (
-            nchw(torch, data["target_image"]),
-            nchw(torch, data["target_pose"]),
-        )
-        official.optimize_parameters()
-        return {n: getattr(official, f"loss_{n}").item() for n in LOSS_NAMES}
+    def official_training_step():
+        return official_step(official, torch, data)
 
     def ours_step():
         logs = model.train_function(dataset)
         return {n: float(logs[n]) for n in LOSS_NAMES}
 
-    first_official, first_ours = official_step(), ours_step()
+    first_official, first_ours = official_training_step(), ours_step()
     agreement = max(
         abs(first_ours[n] - first_official[n]) / max(abs(first_official[n]), 1e-12)
         for n in LOSS_NAMES
@@ -116,7 +108,7 @@ def training_case(dptn_model, torch, case, rounds: int) -> dict:
         name=name,
         batch=batch,
         loss_rel_difference=agreement,
-        **_interleaved(official_step, ours_step, rounds),
+        **_interleaved(official_training_step, ours_step, rounds),
     )
 
 
