@@ -5,12 +5,16 @@ Keras' Adam adds epsilon to `sqrt(v)` before the bias correction; PyTorch adds i
 is `1 / sqrt(1 - b2)` = 31.6 times PyTorch's, so weights with gradients near epsilon move
 differently from the official run. The moments `m`, `v` and the step count are the same in both,
 so this optimizer keeps Keras' variables (and checkpoint layout) and changes only the update.
+
+The update runs as TensorFlow's fused `ResourceApplyAdam` kernel, one op per weight: spelled
+out in Keras ops it is about ten small ops per weight, and DPTN's few hundred weights made
+that a tenth of a bfloat16 training step on a CPU.
 """
 
 from __future__ import annotations
 
 import keras
-from keras import ops
+import tensorflow as tf
 
 from dptn_tf.keras_internals import adam_moments
 
@@ -49,14 +53,31 @@ class TorchAdam(keras.optimizers.Adam):
         )
 
     def update_step(self, gradient, variable, learning_rate):
+        """`ResourceApplyAdam` computes `m`, `v` as Keras does and then
+        `w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + epsilon)`: with its epsilon set to
+        `eps * sqrt(1 - b2^t)` that is PyTorch's update, multiplied through by `sqrt(1 - b2^t)`."""
         dtype = variable.dtype
-        lr = ops.cast(learning_rate, dtype)
-        gradient = ops.cast(gradient, dtype)
-        step = ops.cast(self.iterations + 1, dtype)
-        bias_correction1 = 1 - ops.power(ops.cast(self.beta_1, dtype), step)
-        bias_correction2_sqrt = ops.sqrt(1 - ops.power(ops.cast(self.beta_2, dtype), step))
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1_power = tf.pow(tf.cast(self.beta_1, dtype), step)
+        beta_2_power = tf.pow(tf.cast(self.beta_2, dtype), step)
         m, v = adam_moments(self, variable)
-        self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
-        self.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2))
-        denominator = ops.add(ops.divide(ops.sqrt(v), bias_correction2_sqrt), self.epsilon)
-        self.assign_sub(variable, ops.multiply(lr / bias_correction1, ops.divide(m, denominator)))
+        tf.raw_ops.ResourceApplyAdam(
+            var=_handle(variable),
+            m=_handle(m),
+            v=_handle(v),
+            beta1_power=beta_1_power,
+            beta2_power=beta_2_power,
+            lr=tf.cast(learning_rate, dtype),
+            beta1=tf.cast(self.beta_1, dtype),
+            beta2=tf.cast(self.beta_2, dtype),
+            epsilon=tf.cast(self.epsilon, dtype) * tf.sqrt(1 - beta_2_power),
+            grad=tf.cast(gradient, dtype),
+        )
+
+
+def _handle(variable):
+    """The resource handle of a Keras (or TensorFlow) variable; under a `tf.distribute` update,
+    the one of the replica being updated."""
+    if isinstance(variable, keras.Variable):
+        variable = variable.value
+    return variable.handle
