@@ -9,7 +9,7 @@ from dptn_tf.layers.context_augment_block import ContextAugmentBlock
 from dptn_tf.layers.feedforward import FeedForward
 from dptn_tf.layers.image_frame import ImageFrame
 from dptn_tf.layers.instance_norm import InstanceNormalization
-from dptn_tf.layers.padding import ReflectionPadding2D
+from dptn_tf.layers.padding import LeadingCrop2D, ReflectionPadding2D
 from dptn_tf.layers.pose_transformer import PoseTransformerModule
 from dptn_tf.layers.spectral_norm import SpectralNormConv2D
 from dptn_tf.layers.texture_transfer_block import TextureTransferBlock
@@ -21,6 +21,7 @@ __all__ = [
     "FeedForward",
     "ImageFrame",
     "InstanceNormalization",
+    "LeadingCrop2D",
     "PoseTransformerModule",
     "ReflectionPadding2D",
     "SpectralNormConv2D",

@@ -8,7 +8,7 @@ have no exact TensorFlow `padding=` equivalent, so both are spelled out here.
 import keras
 
 from dptn_tf.config import ModelConfig
-from dptn_tf.layers import InstanceNormalization
+from dptn_tf.layers import InstanceNormalization, LeadingCrop2D
 
 
 def norm_activation(x, config: ModelConfig, name: str):
@@ -36,7 +36,7 @@ def upsample_conv(x, filters: int, name: str):
     result is the 'valid' result without its first row and column.
     """
     x = keras.layers.Conv2DTranspose(filters, 3, strides=2, padding="valid", name=name)(x)
-    return keras.layers.Cropping2D(((1, 0), (1, 0)), name=f"{name}_crop")(x)
+    return LeadingCrop2D(1, name=f"{name}_crop")(x)
 
 
 def encoder_stack(x, config: ModelConfig):

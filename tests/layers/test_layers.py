@@ -12,6 +12,7 @@ from dptn_tf.layers import (
     FeedForward,
     ImageFrame,
     InstanceNormalization,
+    LeadingCrop2D,
     PoseTransformerModule,
     ReflectionPadding2D,
     SpectralNormConv2D,
@@ -80,6 +81,23 @@ def test_reflection_padding_mirrors_without_repeating_the_edge():
     np.testing.assert_array_equal(ReflectionPadding2D(1)(x), expected)
 
 
+def test_leading_crop_equals_keras_cropping_forward_and_backward():
+    x = tf.constant(RNG.normal(size=(2, 5, 4, 3)).astype("float32"))
+    weights = tf.constant(RNG.normal(size=(2, 4, 3, 3)).astype("float32"))
+    crops = LeadingCrop2D(1), keras.layers.Cropping2D(((1, 0), (1, 0)))
+    results = []
+    for crop in crops:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = crop(x)
+            loss = tf.reduce_sum(y * weights)
+        results.append((y.numpy(), tape.gradient(loss, x).numpy()))
+    assert results[0][0].shape == (2, 4, 3, 3)
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert LeadingCrop2D(2).compute_output_shape((None, 8, None, 3)) == (None, 6, None, 3)
+
+
 @pytest.fixture
 def torch_and_pair():
     """A PyTorch spectral-norm conv and the Keras layer holding the same weights and vectors."""
@@ -138,6 +156,7 @@ def test_blocks_serialize_every_constructor_argument():
     for layer in (
         InstanceNormalization(epsilon=1e-3, precision="float64"),
         ReflectionPadding2D(2),
+        LeadingCrop2D(2),
         BatchSplit(3),
         ImageFrame((256, 256), (256, 176), 6.0),
         SpectralNormConv2D(4, 3, strides=2, padding=1, use_bias=False, power_iterations=2),
