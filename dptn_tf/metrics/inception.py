@@ -10,7 +10,8 @@ Two weight sets are supported, each with the input normalisation it was used wit
   pools exclude padding and Mixed_7c pools by maximum, as in the TensorFlow graph.
 
 Layers are named after torchvision's modules (`Mixed_6b.branch7x7_2.conv`), so
-`named_layers.assign_state_dict` loads either `.pth` file unchanged.
+`named_layers.assign_state_dict` loads either `.pth` file once its batch norms are folded into
+the convolutions (`fold_batch_norms`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dptn_tf.files import weight_files
 
 INPUT_SIZE = 299
 FEATURES = 2048
+BATCH_NORM_EPSILON = 1e-3  # torchvision's BasicConv2d
 
 _IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
 _IMAGENET_STD = np.array([0.229, 0.224, 0.225])
@@ -43,12 +45,35 @@ _UNUSED_PREFIXES = ("fc.", "AuxLogits.")
 
 
 def _conv_bn_relu(x, name, filters, kernel, strides=1, padding="valid"):
-    """torchvision's BasicConv2d. Stride-1 'same' convs pad odd kernels symmetrically, as torch."""
-    x = keras.layers.Conv2D(
-        filters, kernel, strides=strides, padding=padding, use_bias=False, name=f"{name}.conv"
-    )(x)
-    x = keras.layers.BatchNormalization(epsilon=1e-3, name=f"{name}.bn")(x)
+    """torchvision's BasicConv2d (conv, batch norm, ReLU) with the batch norm folded into the
+    convolution's weights and bias (`fold_batch_norms`): one fused kernel instead of a
+    convolution and two passes over its output, a sixth of the network's time on a CPU.
+    Stride-1 'same' convs pad odd kernels symmetrically, as torch."""
+    x = keras.layers.Conv2D(filters, kernel, strides=strides, padding=padding, name=f"{name}.conv")(
+        x
+    )
     return keras.layers.ReLU(name=f"{name}.relu")(x)
+
+
+def fold_batch_norms(state: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
+    """torchvision's `X.conv.weight` and `X.bn.*` (eval-mode batch norm, epsilon 1e-3) as the
+    one convolution computing both: weight `w * s` and bias `beta - mean * s`, where
+    `s = gamma / sqrt(running_var + eps)`, computed in float64."""
+    folded = {key: value for key, value in state.items() if ".bn." not in key}
+    for key in state:
+        if not key.endswith(".bn.weight"):
+            continue
+        block = key[: -len(".bn.weight")]
+        names = [f"{block}.bn.{part}" for part in ("weight", "bias", "running_mean", "running_var")]
+        names.append(f"{block}.conv.weight")
+        missing = [name for name in names if name not in state]
+        if missing:
+            raise ValueError(f"{source}: missing tensor '{missing[0]}' for layer {block}.conv")
+        gamma, beta, mean, variance, weight = (state[name].astype("float64") for name in names)
+        scale = gamma / np.sqrt(variance + BATCH_NORM_EPSILON)
+        folded[f"{block}.conv.weight"] = (weight * scale[:, None, None, None]).astype("float32")
+        folded[f"{block}.conv.bias"] = (beta - mean * scale).astype("float32")
+    return folded
 
 
 def _pool_3x3_same(x, name, kind):
@@ -168,6 +193,6 @@ def load_inception_v3(
     """The pool3 network with its converted weights, and the weight file's path (for cache keys)."""
     model = build_inception_v3(variant)
     path = weight_files.find_weight_file(VARIANTS[variant][0], weights_dir)
-    state = load_torch_state_dict(path)
+    state = fold_batch_norms(load_torch_state_dict(path), str(path))
     named_layers.assign_state_dict(model, state, str(path), ignored_prefixes=_UNUSED_PREFIXES)
     return model, path

@@ -21,6 +21,7 @@ from dptn_tf.metrics import (
     load_inception_v3,
     load_lpips,
 )
+from dptn_tf.metrics.inception import fold_batch_norms
 from helpers.networks import (
     ALEXNET_CONVS,
     alexnet_state_dict,
@@ -210,6 +211,34 @@ def test_inception_features_match_torch_including_the_resize(
     reference = torch_inception_pool3(inception_state_dict(fid=fid), resized, fid=fid)
     assert features.shape == (1, 2048)
     np.testing.assert_allclose(features, reference, rtol=1e-4, atol=1e-4 * np.abs(reference).max())
+
+
+def test_folding_a_batch_norm_computes_it_and_names_a_missing_tensor():
+    rng = np.random.default_rng(4)
+    weight = rng.normal(size=(4, 3, 3, 3)).astype("float32")
+    gamma, beta, mean = (rng.normal(size=4).astype("float32") for _ in range(3))
+    variance = rng.uniform(0.5, 2, 4).astype("float32")
+    state = {
+        "Conv2d_1a_3x3.conv.weight": weight,
+        "Conv2d_1a_3x3.bn.weight": gamma,
+        "Conv2d_1a_3x3.bn.bias": beta,
+        "Conv2d_1a_3x3.bn.running_mean": mean,
+        "Conv2d_1a_3x3.bn.running_var": variance,
+        "Conv2d_1a_3x3.bn.num_batches_tracked": np.array(7),
+        "fc.weight": np.ones((2, 2), "float32"),
+    }
+    folded = fold_batch_norms(state, "weights.pth")
+    assert sorted(folded) == ["Conv2d_1a_3x3.conv.bias", "Conv2d_1a_3x3.conv.weight", "fc.weight"]
+    x = rng.normal(size=(1, 8, 8, 3)).astype("float32")
+    conv = lambda w: tf.nn.conv2d(x, w.transpose(2, 3, 1, 0), 1, "VALID")  # noqa: E731
+    normalised = (conv(weight) - mean) / np.sqrt(variance + 1e-3) * gamma + beta
+    folded_output = conv(folded["Conv2d_1a_3x3.conv.weight"]) + folded["Conv2d_1a_3x3.conv.bias"]
+    np.testing.assert_allclose(folded_output, normalised, rtol=1e-5, atol=1e-5)
+    del state["Conv2d_1a_3x3.bn.running_var"]
+    with pytest.raises(
+        ValueError, match=r"weights.pth: missing tensor 'Conv2d_1a_3x3.bn.running_var'"
+    ):
+        fold_batch_norms(state, "weights.pth")
 
 
 @requires_torch
