@@ -62,7 +62,9 @@ def build_vgg19_features(weights: str = "torchvision", path: str | None = None) 
     It computes in float32, except under a `mixed_bfloat16` policy, where it computes in
     bfloat16 like the generator (float32's range; on a CPU with AMX, VGG19 is then several times
     faster, and it is most of a training step's work). Under `mixed_float16` it stays in float32:
-    float16's range is narrow for unnormalised VGG activations. The weights are float32 always.
+    float16's range is narrow for unnormalised VGG activations. Frozen weights are stored in the
+    dtype they compute in: a mixed policy would keep them in float32 and cast all 20 M of them
+    to bfloat16 at each of the step's VGG passes, to the same values.
 
     Args:
         weights: `LossConfig.vgg_weights`: `torchvision` (the reference's network, from
@@ -130,9 +132,7 @@ def torchvision_vgg19_convs(state: dict, file) -> list[tuple[str, np.ndarray, np
 def _vgg19_network(preprocessing: keras.layers.Layer | None = None) -> keras.Model:
     """VGG19's convolutions up to relu5_2, named as in `keras.applications.VGG19`."""
     policy = (
-        "mixed_bfloat16"
-        if keras.mixed_precision.global_policy().name == "mixed_bfloat16"
-        else "float32"
+        "bfloat16" if keras.mixed_precision.global_policy().name == "mixed_bfloat16" else "float32"
     )
     images = keras.Input((None, None, 3), dtype="float32", name="images")
     x = images if preprocessing is None else preprocessing(images)
