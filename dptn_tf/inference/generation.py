@@ -17,6 +17,7 @@ from dptn_tf.config import DataConfig
 from dptn_tf.data import PatnSplit, load_split, make_dataset
 from dptn_tf.files.atomic import atomic_path
 from dptn_tf.files.directory_lock import exclusive_directory
+from dptn_tf.inference.frozen import frozen_forward
 from dptn_tf.models import INPUT_NAMES, inference_generator
 
 JPEG_QUALITY = 75
@@ -75,14 +76,12 @@ def _write_results(
     model, config: DataConfig, out_dir: Path, index: PatnSplit, verbose: bool
 ) -> list[Path]:
     dataset = make_dataset(config, "test", training=False, index=index)
-    generator = as_inference_generator(model)
+    forward = frozen_forward(as_inference_generator(model))
     old_size = tuple(config.old_size)
 
     @tf.function
     def generate(batch):
-        return to_saved_uint8(
-            generator({k: batch[k] for k in INPUT_NAMES}, training=False), old_size
-        )
+        return to_saved_uint8(forward({k: batch[k] for k in INPUT_NAMES}), old_size)
 
     progress = keras.utils.Progbar(index.num_pairs, unit_name="pair") if verbose else None
     written = []

@@ -13,6 +13,7 @@ import tensorflow as tf
 from dptn_tf.config import CONFIG_NAME, load_config
 from dptn_tf.data.images import to_network_input
 from dptn_tf.inference.attention_maps import cross_attention, overlay, point_attention
+from dptn_tf.inference.frozen import frozen_forward
 from dptn_tf.inference.generation import (
     as_inference_generator,
     load_generator,
@@ -44,6 +45,7 @@ class GeneratorModel:
             self.data, self.config_path = load_config(config_path, overrides).data, config_path
         self.frame = tuple(self.data.old_size)
         self.generator = as_inference_generator(generator)
+        self.forward = frozen_forward(self.generator)
 
     @property
     def has_attention(self) -> bool:
@@ -65,7 +67,7 @@ class GeneratorModel:
 
     def __call__(self, crop, source_keypoints, target_keypoints) -> np.ndarray:
         inputs = self.inputs(crop, source_keypoints, target_keypoints)
-        return to_saved_uint8(self.generator(inputs, training=False), self.frame)[0].numpy()
+        return to_saved_uint8(self.forward(inputs), self.frame)[0].numpy()
 
 
 class SavedModel:
