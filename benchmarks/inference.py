@@ -1,15 +1,17 @@
 """Seconds per image of the DPTN inference generator, its GFLOP, and the share of the machine's
-float32 GEMM peak it reaches.
+GEMM peak it reaches.
 
     python benchmarks/inference.py [--sizes 256x176 128x64] [--batches 1 8] [--threads N]
     python benchmarks/inference.py --precision mixed      # bfloat16 on CPUs, float16 on GPUs
-    python benchmarks/inference.py --xla
+    python benchmarks/inference.py --keras [--xla]        # the Keras model's own call
 
 Default model configuration (9.79 M parameters), random weights (speed does not depend on them).
-The float32 GEMM peak is sampled between the timed runs, in the same process with the same
+By default the generator runs as `dptn_tf.inference.frozen_forward` (its weights as constants),
+as the test protocol, the demo and photo transfer run it; `--keras` times `model(x)` in a
+`tf.function` instead. The GEMM peak of the precision computed in (float32, or bfloat16 under
+mixed precision on a CPU) is sampled between the timed runs, in the same process with the same
 threads (`machine.GemmPeak`); "of peak" is the generator's GFLOP/s at its best run over the best
-GEMM rate: under mixed precision the matrix units can exceed the float32 peak. Medians are
-printed too, since other processes may share the cores.
+GEMM rate. Medians are printed too, since other processes may share the cores.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 import tensorflow as tf
 
 from dptn_tf.console import image_size
-from machine import GemmPeak, configure_threads, describe, graph_gflops, random_batch
+from machine import GemmPeak, configure_threads, describe, graph_gflops, peak_dtype, random_batch
 
 
 def _inputs(batch, height, width):
@@ -49,22 +51,27 @@ def main(argv=None):
     parser.add_argument("--sizes", nargs="+", type=image_size, default=[(256, 176), (128, 64)])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
     parser.add_argument("--precision", choices=("float32", "mixed"), default="float32")
-    parser.add_argument("--xla", action="store_true", help="jit_compile the generator")
+    parser.add_argument("--keras", action="store_true", help="time the Keras model's call")
+    parser.add_argument("--xla", action="store_true", help="with --keras: jit_compile it")
     parser.add_argument("--threads", type=int, help="intra-op threads (default: every core)")
     args = parser.parse_args(argv)
     threads = configure_threads(args.threads)
 
+    from dptn_tf.inference.frozen import frozen_forward
     from dptn_tf.models import build_generator, inference_generator
     from dptn_tf.training.distribute import set_precision
 
     policy = set_precision(args.precision == "mixed")
     model = inference_generator(build_generator())
-    forward = tf.function(lambda x: model(x, training=False), jit_compile=args.xla)
-    peak = GemmPeak()
+    if args.keras:
+        forward = tf.function(lambda x: model(x, training=False), jit_compile=args.xla)
+    else:
+        forward = frozen_forward(model)
+    peak = GemmPeak(peak_dtype(policy))
     print(f"{describe()}; TensorFlow {tf.__version__}, {threads} threads")
     print(
         f"DPTN inference generator, {model.count_params():,} parameters, policy {policy}, "
-        f"XLA {args.xla}"
+        f"{'Keras call' if args.keras else 'frozen_forward'}, XLA {args.xla and args.keras}"
     )
     rows = []
     for height, width in args.sizes:
@@ -82,7 +89,7 @@ def main(argv=None):
             rows.append((size, batch, min(times) / batch, statistics.median(times) / batch, gflop))
             print(f"  {size} batch {batch}: {min(times) / batch:.4f} s/image", flush=True)
     print(
-        f"float32 GEMM peak (best of {peak.samples} samples between the runs): "
+        f"{peak.dtype} GEMM peak (best of {peak.samples} samples between the runs): "
         f"{peak.gflops:.0f} GFLOP/s"
     )
     print(

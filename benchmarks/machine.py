@@ -1,10 +1,13 @@
-"""What the benchmarks share: thread pools, the machine's float32 GEMM peak, FLOPs of a graph.
+"""What the benchmarks share: thread pools, the machine's GEMM peaks, FLOPs of a graph.
 
-- `configure_threads(n)`: TensorFlow's intra-op pool of `n` threads (default: the cores this
-  process may use) and one inter-op thread: DPTN's graphs are chains of large ops, and a second
-  inter-op thread only makes two ops fight over the same cores.
-- `GemmPeak`: the best float32 matrix-multiply rate TensorFlow reaches here, sampled between
-  the timed runs of the work it is compared with (same threads, same load).
+- `configure_threads(n)`: TensorFlow's intra-op and inter-op pools of `n` threads each (default:
+  the cores this process may use), which is what TensorFlow chooses on a machine of `n` cores.
+  With one inter-op thread instead, the generator's independent branches (the source encoder
+  beside the shared encoder) and its small ops never overlap: on 2 cores that made inference
+  17% slower in float32 and 20% in bfloat16 (measured 2026-12-04).
+- `GemmPeak`: the best float32 (or bfloat16) matrix-multiply rate TensorFlow reaches here,
+  sampled between the timed runs of the work it is compared with (same threads, same load);
+  `peaks_for(policy)` gives the one that matches a Keras precision policy.
 - `random_batch(batch, size)`: a training batch of random images in [-1, 1] and pose maps in
   [0, 1], for timing (the work does not depend on the values).
 - `graph_gflops(concrete_function)`: the multiply-adds (x2) of every convolution, matrix product
@@ -75,21 +78,24 @@ def configure_threads(threads: int | None = None) -> int:
     """Call before TensorFlow runs anything; -> the intra-op thread count."""
     threads = threads or available_cores()
     tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
     return threads
 
 
 class GemmPeak:
-    """The best float32 `size`^3 matrix-product rate seen, in GFLOP/s.
+    """The best `size`^3 matrix-product rate seen in `dtype` ("float32" or "bfloat16"), in
+    GFLOP/s.
 
     Call `sample()` between the timed runs of the work it is compared with, so both see the same
     threads and the same load from other processes; `gflops` is the best rate over all samples.
+    bfloat16 products accumulate in float32 (oneDNN; AMX tiles where the CPU has them).
     """
 
-    def __init__(self, size: int = 2048):
+    def __init__(self, dtype: str = "float32", size: int = 2048):
         rng = np.random.default_rng(0)
-        a, b = (tf.constant(rng.standard_normal((size, size)), tf.float32) for _ in range(2))
-        self._product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+        a, b = (tf.constant(rng.standard_normal((size, size)), dtype) for _ in range(2))
+        self.dtype = dtype
+        self._product = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b), tf.float32)))
         self._product().numpy()
         self._flop = 2 * size**3
         self.gflops = 0.0
@@ -103,6 +109,12 @@ class GemmPeak:
             self._product().numpy()
             self.gflops = max(self.gflops, self._flop / (time.perf_counter() - start) / 1e9)
         return self.gflops
+
+
+def peak_dtype(policy: str) -> str:
+    """The GEMM dtype a Keras policy computes in: "bfloat16" for mixed_bfloat16, else float32
+    (float16 is a GPU's, where these CPU peaks do not apply)."""
+    return "bfloat16" if "bfloat16" in str(policy) else "float32"
 
 
 @ops.RegisterStatistics("Einsum", "flops")

@@ -15,7 +15,10 @@ both sides are known to compute the same thing before they are timed.
 
 Each thread count runs in a fresh process (TensorFlow fixes its thread pools at start-up), with
 PyTorch and TensorFlow given that many threads. The two frameworks alternate, round by round, so
-load from other processes falls on both alike; the figures are medians over the rounds.
+load from other processes falls on both alike; the figures are medians over the rounds. Between
+rounds the process samples the float32 GEMM peak (and the bfloat16 one under `--precision
+mixed`, `machine.GemmPeak`); "of peak" is each side's GFLOP (`machine.graph_gflops` of dptn-tf's
+graph, the same network on both sides) per second over the peak of the precision it computes in.
 """
 
 from __future__ import annotations
@@ -63,24 +66,33 @@ def run_cases(official_root: Path, threads: int, rounds: int, precision: str) ->
     import keras
 
     from dptn_tf.training.distribute import set_precision
+    from machine import GemmPeak, peak_dtype
 
     dptn_model = import_official(official_root, torch)
+    peaks = {
+        dtype: GemmPeak(dtype) for dtype in ("float32", "bfloat16")[: 1 + (precision == "mixed")]
+    }
     results = []
     for run_case, cases in ((training_case, TRAINING_CASES), (inference_case, INFERENCE_CASES)):
         for case in cases:
             keras.backend.clear_session()  # which also resets the precision policy
-            set_precision(precision == "mixed")
-            results.append(run_case(dptn_model, torch, case, rounds))
+            policy = set_precision(precision == "mixed")
+            result = run_case(dptn_model, torch, case, rounds, peaks)
+            result["ours_peak_dtype"] = peak_dtype(policy)
+            results.append(result)
+    for result in results:  # the best rates seen over the whole run
+        result["official_peak"] = peaks["float32"].gflops
+        result["ours_peak"] = peaks[result["ours_peak_dtype"]].gflops
     return results
 
 
-def training_case(dptn_model, torch, case, rounds: int) -> dict:
+def training_case(dptn_model, torch, case, rounds: int, peaks: dict) -> dict:
     """One official `optimize_parameters` against one `fit` train step, interleaved."""
     import tensorflow as tf
 
     from dptn_tf.config import LossConfig, TrainConfig
     from dptn_tf.training import DPTN, LOSS_NAMES, make_optimizers
-    from machine import random_batch
+    from machine import graph_gflops, random_batch
 
     name, height, width, batch, dis_layers, losses = case
     torch.manual_seed(0)
@@ -89,6 +101,8 @@ def training_case(dptn_model, torch, case, rounds: int) -> dict:
     model = DPTN(generator, discriminator, same_vgg(official, torch), LossConfig(**losses))
     model.compile(*make_optimizers(TrainConfig(), steps_per_epoch=1000))
     data = random_batch(batch, (height, width))
+    specs = {k: tf.TensorSpec(v.shape, tf.float32) for k, v in data.items()}
+    gflop = graph_gflops(tf.function(model.train_step).get_concrete_function(specs))
     dataset = iter(tf.data.Dataset.from_tensors(data).repeat())
     model.make_train_function()
 
@@ -107,18 +121,21 @@ def training_case(dptn_model, torch, case, rounds: int) -> dict:
     return dict(
         name=name,
         batch=batch,
+        gflop=gflop,
         loss_rel_difference=agreement,
-        **_interleaved(official_training_step, ours_step, rounds),
+        **_interleaved(official_training_step, ours_step, rounds, peaks),
     )
 
 
-def inference_case(dptn_model, torch, case, rounds: int) -> dict:
-    """The official generator's test-time forward against dptn-tf's inference generator."""
+def inference_case(dptn_model, torch, case, rounds: int, peaks: dict) -> dict:
+    """The official generator's test-time forward against dptn-tf's inference generator, run
+    as the test protocol and the demo run it (`frozen_forward`)."""
     import numpy as np
     import tensorflow as tf
 
+    from dptn_tf.inference.frozen import frozen_forward
     from dptn_tf.models import inference_generator
-    from machine import random_batch
+    from machine import graph_gflops, random_batch
 
     name, height, width, batch = case
     torch.manual_seed(0)
@@ -129,7 +146,11 @@ def inference_case(dptn_model, torch, case, rounds: int) -> dict:
     names = ("source_image", "source_pose", "target_pose")
     torch_inputs = [nchw(torch, data[k]) for k in names]
     tf_inputs = {k: tf.constant(data[k]) for k in names}
-    forward = tf.function(lambda x: generator(x, training=False))
+    specs = {k: tf.TensorSpec(v.shape, v.dtype) for k, v in tf_inputs.items()}
+    gflop = graph_gflops(
+        tf.function(lambda x: generator(x, training=False)).get_concrete_function(specs)
+    )
+    forward = frozen_forward(generator)
 
     def official_inference():
         with torch.no_grad():
@@ -143,14 +164,16 @@ def inference_case(dptn_model, torch, case, rounds: int) -> dict:
     return dict(
         name=name,
         batch=batch,
+        gflop=gflop,
         output_rel_difference=difference,
-        **_interleaved(official_inference, ours_inference, rounds),
+        **_interleaved(official_inference, ours_inference, rounds, peaks),
     )
 
 
-def _interleaved(official_fn, ours_fn, rounds: int) -> dict:
-    """Median wall and CPU seconds of each; CPU time (all threads of the process) is what a
-    one-thread run costs whatever else the machine is doing."""
+def _interleaved(official_fn, ours_fn, rounds: int, peaks: dict) -> dict:
+    """Median and best wall seconds and median CPU seconds of each (CPU time, all threads of the
+    process, is what a one-thread run costs whatever else the machine is doing); the GEMM
+    peaks are sampled after each round."""
     official_fn(), ours_fn()  # warm-up
     times = {f"{key}_{kind}": [] for key in ("official", "ours") for kind in ("s", "cpu_s")}
     for _ in range(rounds):
@@ -159,7 +182,14 @@ def _interleaved(official_fn, ours_fn, rounds: int) -> dict:
             fn()
             times[f"{key}_s"].append(time.perf_counter() - start)
             times[f"{key}_cpu_s"].append(time.process_time() - cpu)
-    return {key: statistics.median(values) for key, values in times.items()}
+        for peak in peaks.values():
+            peak.sample()
+    medians = {key: statistics.median(values) for key, values in times.items()}
+    return {
+        **medians,
+        "official_best_s": min(times["official_s"]),
+        "ours_best_s": min(times["ours_s"]),
+    }
 
 
 def main(argv=None) -> None:
@@ -201,8 +231,9 @@ def main(argv=None) -> None:
         )
         print(
             f"{'work':<38}{'threads':>8}{'official s':>11}{'dptn-tf s':>10}{'speed-up':>9}"
-            f"{'CPU-s speed-up':>15}  check"
+            f"{'CPU-s speed-up':>15}{'official of peak':>17}{'dptn-tf of peak':>16}  check"
         )
+        peaks = {}
         for threads in dict.fromkeys(args.threads):
             command = [
                 sys.executable,
@@ -224,12 +255,25 @@ def main(argv=None) -> None:
                     if "loss_rel_difference" in r
                     else f"output rel diff {r['output_rel_difference']:.0e}"
                 )
+                # the best round over the best peak, as benchmarks/inference.py rates them
+                of_peak = {
+                    side: r["gflop"] / r[f"{side}_best_s"] / r[f"{side}_peak"]
+                    for side in ("official", "ours")
+                }
                 print(
                     f"{r['name']:<38}{threads:>8}{r['official_s']:>11.3f}{r['ours_s']:>10.3f}"
                     f"{r['official_s'] / r['ours_s']:>8.2f}x"
-                    f"{r['official_cpu_s'] / r['ours_cpu_s']:>14.2f}x  {check}",
+                    f"{r['official_cpu_s'] / r['ours_cpu_s']:>14.2f}x"
+                    f"{of_peak['official']:>17.0%}{of_peak['ours']:>15.0%} "
+                    f"{'(bf16)' if r['ours_peak_dtype'] == 'bfloat16' else '      '}  {check}",
                     flush=True,
                 )
+                peaks[threads] = (r["official_peak"], r["ours_peak"], r["ours_peak_dtype"])
+        for threads, (float32, ours, dtype) in peaks.items():
+            print(
+                f"GEMM peaks, {threads} threads: float32 {float32:.0f} GFLOP/s"
+                + (f", bfloat16 {ours:.0f} GFLOP/s" if dtype == "bfloat16" else "")
+            )
 
 
 if __name__ == "__main__":
