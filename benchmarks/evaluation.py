@@ -5,10 +5,13 @@
 Writes `--pairs` synthetic DeepFashion-sized results (256x176 JPEGs, named as the official test
 script names them) and times, through `dptn_tf.metrics`: the pixel metrics of each pair (SSIM,
 ssim_256, PSNR, L1, MAE on the white-padded 256x256 images, JPEG decoding included), LPIPS, and
-the InceptionV3 features FID needs per image. The networks have random weights (their speed does
-not depend on them), so no weight file is needed. It then projects the full DeepFashion protocol:
-`--test-pairs` pairs, FID of as many generated images against `--real-images` real ones (the
-train split of `train.lst`; their statistics are cached after the first run).
+the InceptionV3 features FID needs per image, over `--fid-images` images in the protocol's
+batches of 64 (decoding and resizing to 299x299 overlap the network in `tf.data`). The networks
+have random weights (their speed does not depend on them), so no weight file is needed. The
+FID rows give InceptionV3's share of the float32 GEMM peak sampled in the same run. It then
+projects the full DeepFashion protocol: `--test-pairs` pairs, FID of as many generated images
+against `--real-images` real ones (the train split of `train.lst`; their statistics are cached
+after the first run).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from dptn_tf.metrics import (
     score_pairs,
 )
 from dptn_tf.metrics.fid import inception_features
-from machine import configure_threads, describe
+from dptn_tf.metrics.inception import INPUT_SIZE
+from machine import GemmPeak, configure_threads, describe, graph_gflops
 
 
 def write_results(root: Path, count: int) -> list:
@@ -59,7 +63,10 @@ def seconds_per_item(fn, count: int) -> tuple[float, float]:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pairs", type=int, default=64, help="pairs (and images) timed")
+    parser.add_argument("--pairs", type=int, default=64, help="pairs timed")
+    parser.add_argument(
+        "--fid-images", type=int, default=256, help="images through InceptionV3 (the pairs' again)"
+    )
     parser.add_argument("--test-pairs", type=int, default=8570, help="DeepFashion's test pairs")
     parser.add_argument(
         "--real-images",
@@ -71,24 +78,32 @@ def main(argv=None):
     args = parser.parse_args(argv)
     threads = configure_threads(args.threads)
     lpips, inception = build_lpips(), build_inception_v3()
+    image = tf.TensorSpec((1, INPUT_SIZE, INPUT_SIZE, 3), tf.float32)
+    inception_gflop = graph_gflops(
+        tf.function(lambda x: inception(x, training=False)).get_concrete_function(image)
+    )
+    peak = GemmPeak()
     with tempfile.TemporaryDirectory() as tmp:
         pairs = write_results(Path(tmp), args.pairs)
-        generated = [g for g, _ in pairs]
+        generated = [g for g, _ in pairs] * -(-args.fid_images // args.pairs)
         pixel = seconds_per_item(
             lambda: score_pairs(pairs, "fashion", None, verbose=False), len(pairs)
         )
         with_lpips = seconds_per_item(
             lambda: score_pairs(pairs, "fashion", lpips, verbose=False), len(pairs)
         )
+        peak.sample()
         features = seconds_per_item(
-            lambda: inception_features(
-                inception, generated, batch_size=len(generated), verbose=False
-            ),
-            len(generated),
+            lambda: inception_features(inception, generated[: args.fid_images], verbose=False),
+            args.fid_images,
         )
+        peak.sample()
     lpips_only = tuple(a - b for a, b in zip(with_lpips, pixel))
-    print(f"{describe()}; TensorFlow {tf.__version__}, {threads} threads; {args.pairs} pairs")
-    print(f"{'phase':<48}{'s/item':>8}{'CPU s/item':>11}{'projected':>12}")
+    print(
+        f"{describe()}; TensorFlow {tf.__version__}, {threads} threads; {args.pairs} pairs, "
+        f"{args.fid_images} FID images; float32 GEMM peak {peak.gflops:.0f} GFLOP/s"
+    )
+    print(f"{'phase':<48}{'s/item':>8}{'CPU s/item':>11}{'projected':>12}{'of peak':>9}")
     rows = [
         ("pixel metrics per pair (decode, pad, 5 metrics)", pixel, args.test_pairs),
         ("LPIPS per pair", lpips_only, args.test_pairs),
@@ -96,7 +111,9 @@ def main(argv=None):
         (f"FID features, {args.real_images} real images (once)", features, args.real_images),
     ]
     for name, (wall, cpu), count in rows:
-        print(f"{name:<48}{wall:>8.4f}{cpu:>11.4f}{count * wall / 60:>8.1f} min")
+        of_peak = f"{inception_gflop / wall / peak.gflops:>9.0%}" if name.startswith("FID") else ""
+        print(f"{name:<48}{wall:>8.4f}{cpu:>11.4f}{count * wall / 60:>8.1f} min{of_peak}")
+    print(f"InceptionV3: {inception_gflop:.2f} GFLOP per {INPUT_SIZE}x{INPUT_SIZE} image")
     every_run = args.test_pairs * (with_lpips[0] + features[0])
     first_run = every_run + args.real_images * features[0]
     print(

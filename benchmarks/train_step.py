@@ -1,5 +1,5 @@
 """Seconds per DPTN training step (one D update and one G update), its GFLOP, and the share of
-the machine's float32 GEMM peak it reaches.
+the machine's GEMM peak it reaches.
 
     python benchmarks/train_step.py                          # default model, Market and DeepFashion
     python benchmarks/train_step.py --mixed-precision        # bfloat16 on CPUs, float16 on GPUs
@@ -7,10 +7,11 @@ the machine's float32 GEMM peak it reaches.
 
 Random inputs and a random VGG19 (same cost as the trained one), so only the networks are timed,
 through `keras.Model.fit`'s own train function. The first steps (tracing) run before the clock
-starts; each step is timed on its own, and the best and median are printed. The float32 GEMM
-peak is sampled between the steps, in the same process with the same threads; "of peak" is the
-step's GFLOP (forward and backward convolutions and matrix products, `machine.graph_gflops`)
-per second at the best step over the best GEMM rate.
+starts; each step is timed on its own, and the best and median are printed. The GEMM peak of
+the precision the step computes in (float32, or bfloat16 under mixed precision on a CPU) is
+sampled between the steps, in the same process with the same threads; "of peak" is the step's
+GFLOP (forward and backward convolutions and matrix products, `machine.graph_gflops`) per
+second at the best step over the best GEMM rate.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import keras
 import tensorflow as tf
 
 from dptn_tf.console import image_size
-from machine import GemmPeak, configure_threads, describe, graph_gflops, random_batch
+from machine import GemmPeak, configure_threads, describe, graph_gflops, peak_dtype, random_batch
 
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")  # as train.py runs
 
@@ -82,7 +83,7 @@ def main(argv=None) -> None:
     config = load_config(args.config, overrides)
     config.train.jit_compile = args.jit_compile
     policy = set_precision(args.mixed_precision)
-    peak = GemmPeak()
+    peak = GemmPeak(peak_dtype(policy))
     print(f"{describe()}; TensorFlow {tf.__version__}, {threads} threads")
     print(
         f"policy {policy}, XLA {args.jit_compile}, discriminator layers {config.model.dis_layers}"
@@ -96,7 +97,7 @@ def main(argv=None) -> None:
             rows.append((size, batch_size, min(times), statistics.median(times), gflop))
             print(f"  {size[0]}x{size[1]} batch {batch_size}: {min(times):.3f} s/step", flush=True)
     print(
-        f"float32 GEMM peak (best of {peak.samples} samples between the steps): "
+        f"{peak.dtype} GEMM peak (best of {peak.samples} samples between the steps): "
         f"{peak.gflops:.0f} GFLOP/s"
     )
     print(
