@@ -41,8 +41,14 @@ class InstanceNormalization(keras.layers.Layer):
 
     def build(self, input_shape):
         channels = input_shape[-1]
-        self.gamma = self.add_weight(shape=(channels,), initializer="ones", name="gamma")
-        self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
+        # The statistics and the affine are float32 under mixed precision too: read the scale
+        # and shift as float32 (autocast would round them to bfloat16 first).
+        self.gamma = self.add_weight(
+            shape=(channels,), initializer="ones", name="gamma", autocast=False
+        )
+        self.beta = self.add_weight(
+            shape=(channels,), initializer="zeros", name="beta", autocast=False
+        )
 
     def call(self, inputs):
         if self.precision == "float64":
