@@ -4,7 +4,7 @@ import keras
 
 from dptn_tf.config import ModelConfig
 from dptn_tf.layers import ReflectionPadding2D
-from dptn_tf.models.building_blocks import decoder_block
+from dptn_tf.models.building_blocks import decoder_block, part_input
 
 
 def decoder_widths(config: ModelConfig) -> list[int]:
@@ -19,7 +19,7 @@ def decoder_widths(config: ModelConfig) -> list[int]:
 
 def build_decoder(config: ModelConfig) -> keras.Model:
     """H/8 features -> image in [-1, 1]; used by both tasks (one set of weights)."""
-    inputs = keras.Input((None, None, config.bottleneck_channels), name="features")
+    inputs = part_input(config.bottleneck_channels, "features")
     x = inputs
     for i, filters in enumerate(decoder_widths(config)):
         x = decoder_block(x, filters, config, f"decoder{i}")

@@ -3,7 +3,7 @@
 import keras
 
 from dptn_tf.config import ModelConfig
-from dptn_tf.models.building_blocks import encoder_stack, residual_block
+from dptn_tf.models.building_blocks import encoder_stack, part_input, residual_block
 
 
 def build_shared_encoder(config: ModelConfig) -> keras.Model:
@@ -12,7 +12,7 @@ def build_shared_encoder(config: ModelConfig) -> keras.Model:
     Both branches of the Siamese generator call this one model, so they share its weights.
     """
     channels = config.image_channels + 2 * config.pose_channels
-    inputs = keras.Input((None, None, channels), name="image_and_poses")
+    inputs = part_input(channels, "image_and_poses")
     x = encoder_stack(inputs, config)
     for i in range(config.num_blocks):
         x = residual_block(x, config, f"residual{i}")
@@ -21,5 +21,5 @@ def build_shared_encoder(config: ModelConfig) -> keras.Model:
 
 def build_source_encoder(config: ModelConfig) -> keras.Model:
     """En_s: the source image alone -> H/8 texture features (the PTM's values)."""
-    inputs = keras.Input((None, None, config.image_channels), name="source_image")
+    inputs = part_input(config.image_channels, "source_image")
     return keras.Model(inputs, encoder_stack(inputs, config), name="source_encoder")
