@@ -43,16 +43,22 @@ def random_batch(batch: int, size, seed: int = 0, names=tuple(BATCH_CHANNELS)) -
 
 def describe() -> str:
     """The CPU model, the cores this process may use and its matrix units, for result tables."""
-    model, flags = "unknown CPU", set()
+    from dptn_tf.training.distribute import cpu_flags
+
+    model = "unknown CPU"
     try:
         with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name") and model == "unknown CPU":
-                    model = line.split(":", 1)[1].strip()
-                elif line.startswith("flags") and not flags:
-                    flags = set(line.split(":", 1)[1].split())
+            model = next(
+                (
+                    line.split(":", 1)[1].strip()
+                    for line in cpuinfo
+                    if line.startswith("model name")
+                ),
+                model,
+            )
     except OSError:
         pass
+    flags = cpu_flags()
     units = [
         name
         for flag, name in (

@@ -31,6 +31,7 @@ from dptn_tf.files.finite import model_weights, require_finite
 from dptn_tf.files.text import read_utf8
 from dptn_tf.training.backups import Backup, StopOnNonFiniteLoss
 from dptn_tf.training.distribute import (
+    bfloat16_hint,
     describe,
     distributed_batches,
     evaluation_steps,
@@ -70,6 +71,9 @@ def prepare(config: Config, run_directory: contextlib.ExitStack) -> Setup:
     strategy = select_strategy(config.train.strategy)
     set_precision(config.train.mixed_precision)
     chief = is_chief(strategy)
+    hint = bfloat16_hint(config.train.mixed_precision)
+    if hint and chief:
+        print(hint, flush=True)
     if chief:
         run_directory.enter_context(hold_run_directory(config.train.run_dir))
     make_data_if_missing(config)

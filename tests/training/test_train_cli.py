@@ -69,6 +69,7 @@ def test_console_output_reads_well_in_a_file(finished_run):
         assert sorted(re.findall(r"([a-z_]+) -?\d+\.\d{4}", line)) == sorted(REPORTED), line
     epochs = [line for line in lines if line.startswith("epoch ")]
     assert len(epochs) == 3 and all("val_ssim" in line for line in epochs)
+    assert "--mixed-precision" not in result.stdout  # the quickstart already trains in bfloat16
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from dptn_tf import training
 from dptn_tf.keras_internals import all_layers
+from dptn_tf.training.distribute import bfloat16_hint, cpu_flags
 from helpers.training import compiled_model, fit_one_step, random_batch, tiny_config
 
 
@@ -179,3 +180,19 @@ def test_wgangp_adds_the_gradient_penalty_to_the_discriminator_loss():
     # Without the penalty the critic's loss would be 0.5 * (mean D(fake) - mean D(real)),
     # small at initialisation; the penalty (weight 10) dominates.
     assert logs["dis_img_gen_t"][0] > 1.0
+
+
+def test_cpu_flags_reads_the_first_cpu_and_tolerates_no_file(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(
+        "processor\t: 0\nflags\t\t: fpu avx512f amx_bf16\n\nprocessor\t: 1\nflags\t\t: fpu\n"
+    )
+    assert cpu_flags(str(cpuinfo)) == {"fpu", "avx512f", "amx_bf16"}
+    assert cpu_flags(str(tmp_path / "missing")) == set()
+
+
+def test_bfloat16_hint_only_for_float32_runs_on_amx_cpus():
+    hint = bfloat16_hint(False, {"avx512f", "amx_bf16"})
+    assert "--mixed-precision" in hint and "AMX-BF16" in hint
+    assert bfloat16_hint(True, {"amx_bf16"}) is None
+    assert bfloat16_hint(False, {"avx512f", "avx512_bf16"}) is None
