@@ -9,18 +9,14 @@ import pytest
 import tensorflow as tf
 
 from dptn_tf.inference.frozen import frozen_forward
-from dptn_tf.models import build_generator, inference_generator
+from dptn_tf.models import INPUT_NAMES, build_generator, inference_generator
 from dptn_tf.training.distribute import set_precision
-from helpers.training import TINY_GENERATOR
+from helpers.training import TINY_GENERATOR, random_batch
 
 
-def _inputs(batch, height, width, seed=0):
-    rng = np.random.default_rng(seed)
-    return {
-        "source_image": rng.uniform(-1, 1, (batch, height, width, 3)).astype("float32"),
-        "source_pose": rng.uniform(0, 1, (batch, height, width, 18)).astype("float32"),
-        "target_pose": rng.uniform(0, 1, (batch, height, width, 18)).astype("float32"),
-    }
+def _inputs(batch, height, width):
+    arrays = random_batch(batch, (height, width))
+    return {name: arrays[name] for name in INPUT_NAMES}
 
 
 @pytest.fixture
