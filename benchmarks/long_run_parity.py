@@ -31,17 +31,16 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from official import (
-    DEFAULT_MIRROR,
-    extract_official,
+    add_official_arguments,
     import_official,
     nchw,
     official_options,
+    official_root,
     official_step,
     resize_generator,
     same_networks,
@@ -344,12 +343,7 @@ def plot(records: list[dict], args) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--official", help="a checkout of the official repository")
-    parser.add_argument(
-        "--official-git",
-        default=DEFAULT_MIRROR,
-        help="git directory to extract the official code from (default: %(default)s)",
-    )
+    add_official_arguments(parser)
     parser.add_argument(
         "--out",
         type=Path,
@@ -377,10 +371,7 @@ def main(argv=None) -> None:
     if args.steps % args.eval_every or args.steps < 2 * args.eval_every:
         parser.error("--steps must be a multiple of --eval-every, at least two of them")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = (
-            Path(args.official) if args.official else extract_official(args.official_git, Path(tmp))
-        )
+    with official_root(args) as root:
         if args.worker is not None:
             record = run_seed(args, root, args.worker)
             print("RESULT " + json.dumps(record))

@@ -10,6 +10,7 @@ official model's weights (`dptn_tf.convert`), so that both sides start from the 
 
 from __future__ import annotations
 
+import contextlib
 import site
 import subprocess
 import sys
@@ -20,6 +21,27 @@ from pathlib import Path
 DEFAULT_MIRROR = "/work/.mirror/PangzeCheung+Dual-task-Pose-Transformer-Network/repo"
 VGG19_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
              512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]  # fmt: skip
+
+
+def add_official_arguments(parser) -> None:
+    """`--official PATH` (a checkout) and `--official-git GIT_DIR` (a mirror to extract from)."""
+    parser.add_argument("--official", help="a checkout of the official repository")
+    parser.add_argument(
+        "--official-git",
+        default=DEFAULT_MIRROR,
+        help="git directory to extract the official code from (default: %(default)s)",
+    )
+
+
+@contextlib.contextmanager
+def official_root(args):
+    """The official code's folder: `args.official` as it is, else the HEAD of
+    `args.official_git` extracted into a temporary folder that is removed afterwards."""
+    if args.official:
+        yield Path(args.official)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        yield extract_official(args.official_git, Path(tmp))
 
 
 def extract_official(git_dir: str, destination: Path) -> Path:

@@ -29,16 +29,15 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from official import (
-    DEFAULT_MIRROR,
-    extract_official,
+    add_official_arguments,
     import_official,
     nchw,
     official_options,
+    official_root,
     official_step,
     same_networks,
     same_vgg,
@@ -194,12 +193,7 @@ def _interleaved(official_fn, ours_fn, rounds: int, peaks: dict) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--official", help="a checkout of the official repository")
-    parser.add_argument(
-        "--official-git",
-        default=DEFAULT_MIRROR,
-        help="git directory to extract the official code from (default: %(default)s)",
-    )
+    add_official_arguments(parser)
     parser.add_argument(
         "--threads",
         nargs="+",
@@ -217,10 +211,7 @@ def main(argv=None) -> None:
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = (
-            Path(args.official) if args.official else extract_official(args.official_git, Path(tmp))
-        )
+    with official_root(args) as root:
         if args.worker is not None:
             results = run_cases(root, args.worker, args.rounds, args.precision)
             print("RESULTS " + json.dumps(results))
