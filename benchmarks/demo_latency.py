@@ -39,7 +39,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photo", type=Path, required=True, help="a photo of a person")
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--threads", type=int, help="intra-op threads (default: every core)")
+    parser.add_argument(
+        "--threads", type=int, help="threads in each TensorFlow pool (default: every core)"
+    )
     parser.add_argument("--weights-dir", type=Path, help="where the BlazePose files are")
     args = parser.parse_args()
     quiet_tensorflow()

@@ -74,7 +74,9 @@ def main(argv=None):
         default=48674,
         help="images of the real (train) folder FID compares with",
     )
-    parser.add_argument("--threads", type=int, help="intra-op threads (default: every core)")
+    parser.add_argument(
+        "--threads", type=int, help="threads in each TensorFlow pool (default: every core)"
+    )
     args = parser.parse_args(argv)
     threads = configure_threads(args.threads)
     lpips, inception = build_lpips(), build_inception_v3()

@@ -53,7 +53,9 @@ def main(argv=None):
     parser.add_argument("--precision", choices=("float32", "mixed"), default="float32")
     parser.add_argument("--keras", action="store_true", help="time the Keras model's call")
     parser.add_argument("--xla", action="store_true", help="with --keras: jit_compile it")
-    parser.add_argument("--threads", type=int, help="intra-op threads (default: every core)")
+    parser.add_argument(
+        "--threads", type=int, help="threads in each TensorFlow pool (default: every core)"
+    )
     args = parser.parse_args(argv)
     threads = configure_threads(args.threads)
 

@@ -7,7 +7,7 @@
   17% slower in float32 and 20% in bfloat16 (measured 2026-12-04).
 - `GemmPeak`: the best float32 (or bfloat16) matrix-multiply rate TensorFlow reaches here,
   sampled between the timed runs of the work it is compared with (same threads, same load);
-  `peaks_for(policy)` gives the one that matches a Keras precision policy.
+  `peak_dtype(policy)` names the one that matches a Keras precision policy.
 - `random_batch(batch, size)`: a training batch of random images in [-1, 1] and pose maps in
   [0, 1], for timing (the work does not depend on the values).
 - `graph_gflops(concrete_function)`: the multiply-adds (x2) of every convolution, matrix product

@@ -67,7 +67,9 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--mixed-precision", action="store_true")
     parser.add_argument("--jit-compile", action="store_true")
-    parser.add_argument("--threads", type=int, help="intra-op threads (default: every core)")
+    parser.add_argument(
+        "--threads", type=int, help="threads in each TensorFlow pool (default: every core)"
+    )
     args = parser.parse_args(argv)
     threads = configure_threads(args.threads)
 
