@@ -32,9 +32,9 @@ def export_all(folder: Path, size) -> dict[str, Path]:
     import keras
 
     from dptn_tf.config import DataConfig, ModelConfig
+    from dptn_tf.export.litert_onnx import FILES, export_portable
+    from dptn_tf.export.savedmodel import export_saved_model
     from dptn_tf.models import build_generator
-    from dptn_tf.serving.export import export_saved_model
-    from dptn_tf.serving.portable import FILES, export_portable
 
     keras.utils.set_random_seed(0)
     generator = build_generator(ModelConfig())
@@ -68,7 +68,7 @@ def time_formats(paths: dict[str, str], size, threads: int, repeats: int) -> dic
     from dptn_tf.console import stderr_silenced
     from dptn_tf.data.images import to_network_input
     from dptn_tf.inference.generation import as_inference_generator, load_generator
-    from dptn_tf.inference.portable import PortableModel
+    from dptn_tf.inference.litert_onnx_models import PortableModel
     from dptn_tf.pose import keypoints_to_heatmaps
     from machine import configure_threads
 

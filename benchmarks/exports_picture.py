@@ -48,15 +48,15 @@ def main(argv=None) -> int:
     from dptn_tf.console import stderr_silenced
     from dptn_tf.data import load_split, read_rgb
     from dptn_tf.data.images import to_network_input
+    from dptn_tf.export.litert_onnx import FILES, export_portable
     from dptn_tf.files.atomic import write_atomically
     from dptn_tf.inference.generation import (
         as_inference_generator,
         load_generator,
         to_saved_uint8,
     )
-    from dptn_tf.inference.portable import PortableModel
+    from dptn_tf.inference.litert_onnx_models import PortableModel
     from dptn_tf.pose import keypoints_to_heatmaps, resize_uint8
-    from dptn_tf.serving.portable import FILES, export_portable
 
     data = load_config(args.run / CONFIG_NAME).data
     load_size, frame = tuple(data.load_size), tuple(data.old_size)

@@ -24,12 +24,13 @@ ALLOWED = {
                  "convert", "keras_internals"},
     "metrics": {"config", "files", "pose", "data", "convert"},
     "inference": {"config", "files", "pose", "layers", "models", "data"},
-    "serving": {"config", "files", "pose", "layers", "models", "data", "inference",
-                "keras_internals"},
+    "export": {"config", "files", "pose", "layers", "models", "data", "inference",
+               "keras_internals"},
+    "serving": {"pose"},
     "demo": {"config", "console", "files", "pose", "visualization", "data", "inference",
              "serving"},
     "cli": {"config", "console", "files", "pose", "visualization", "layers", "models", "data",
-            "convert", "training", "metrics", "inference", "serving", "demo"},
+            "convert", "training", "metrics", "inference", "export", "serving", "demo"},
 }  # fmt: skip
 
 

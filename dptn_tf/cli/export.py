@@ -8,9 +8,9 @@ ONNX Runtime.
 
 writes `exports/dptn/<version>/` (the next free version unless `--version` is given) with the
 signatures `serving_default` (encoded image + keypoints -> image) and `generate` (tensors ->
-tensor); see `dptn_tf/serving/export.py`. `--format tflite` writes `model.tflite`,
+tensor); see `dptn_tf/export/savedmodel.py`. `--format tflite` writes `model.tflite`,
 `model_float16.tflite` and `model_int8.tflite` there instead, `--format onnx` `model.onnx` (image
-and keypoints in, image out: `dptn_tf/serving/portable.py`). Paths may be URLs of any file
+and keypoints in, image out: `dptn_tf/export/litert_onnx.py`). Paths may be URLs of any file
 system TensorFlow reads (`gs://...`). `--run RUN_DIR` takes `RUN_DIR/generator.keras` and the
 geometry (`data.load_size`, `data.old_size`, `data.sigma`) from `RUN_DIR/config.yaml`; with
 `--generator`, it comes from `--config` and `--set` overrides, else from the frame the generator
@@ -65,11 +65,11 @@ def main(argv=None) -> int:
     quiet_tensorflow(args.verbose)
     import tensorflow as tf
 
+    from dptn_tf.export.litert_onnx import export_portable
+    from dptn_tf.export.savedmodel import MAX_SOURCE_PIXELS, export_saved_model
     from dptn_tf.files.directory_lock import DirectoryInUseError
     from dptn_tf.inference.generation import load_generator
     from dptn_tf.models import frame_of
-    from dptn_tf.serving.export import MAX_SOURCE_PIXELS, export_saved_model
-    from dptn_tf.serving.portable import export_portable
 
     if args.run:
         config_path = tf.io.gfile.join(args.run, CONFIG_NAME)

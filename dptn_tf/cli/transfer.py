@@ -101,7 +101,7 @@ def load_model(args):
     """The model of `--generator`, `--saved-model` or `--model`; only the first two load
     TensorFlow."""
     if args.model:
-        from dptn_tf.inference.portable import PortableModel
+        from dptn_tf.inference.litert_onnx_models import PortableModel
 
         return PortableModel(args.model)
     from dptn_tf.inference.tensorflow_models import GeneratorModel, SavedModel

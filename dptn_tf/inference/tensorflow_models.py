@@ -1,6 +1,6 @@
 """The generator as TensorFlow runs it, for `photo_transfer`: `GeneratorModel` (a `.keras`
 generator and its geometry) and `SavedModel` (an export's `serving_default`) compute the same
-image; `dptn_tf.inference.portable` runs the LiteRT and ONNX exports without TensorFlow.
+image; `dptn_tf.inference.litert_onnx_models` runs the LiteRT and ONNX exports without TensorFlow.
 `attention_in_source` shows where a `GeneratorModel`'s last TTB looks."""
 
 from __future__ import annotations

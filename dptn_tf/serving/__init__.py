@@ -1,6 +1,5 @@
-"""Serving: the SavedModel export for TensorFlow Serving (`export`), the LiteRT and ONNX exports
-for runtimes without TensorFlow (`portable`).
+"""Serving: talking to a generator deployed on TensorFlow Serving (`rest_client`: the REST
+predict request and the served frame). The SavedModel it serves is written by `dptn_tf.export`.
 
-Imports `inference`, `data`, `pose`, `models`, `layers` (to trace the PTM's norm in float32
-for LiteRT) and `files`; never `training`.
+Imports nothing of dptn_tf but `pose` (for the photo's PNG bytes); no TensorFlow.
 """

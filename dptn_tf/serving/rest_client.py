@@ -74,7 +74,7 @@ def served_frame(
 ) -> tuple[int, int]:
     """The frame `(H, W)` a served DPTN export answers in, read from TF Serving's model metadata
     (`GET /v1/models/<model>/metadata`): the static size of `serving_default`'s `image` output,
-    which the export declares (`dptn_tf.serving.export`)."""
+    which the export declares (`dptn_tf.export.savedmodel`)."""
     version_path = f"/versions/{version}" if version is not None else ""
     endpoint = f"{url.rstrip('/')}/v1/models/{model}{version_path}/metadata"
     reply = _get_json(endpoint, timeout)

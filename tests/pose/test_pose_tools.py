@@ -13,11 +13,11 @@ import yaml
 
 from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, DataConfig, ModelConfig
 from dptn_tf.data import load_split, read_annotations, read_rgb, write_pairs
+from dptn_tf.export.savedmodel import export_saved_model
 from dptn_tf.files.weight_files import BLAZEPOSE_DETECTOR, BLAZEPOSE_LANDMARKS
 from dptn_tf.inference.tensorflow_models import SavedModel
 from dptn_tf.models import build_generator
 from dptn_tf.pose import BlazePose, person_window
-from dptn_tf.serving.export import export_saved_model
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = (BLAZEPOSE_DETECTOR, BLAZEPOSE_LANDMARKS)

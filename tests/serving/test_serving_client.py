@@ -18,8 +18,8 @@ from google.protobuf import text_format
 from dptn_tf.cli import serving_client as client
 from dptn_tf.config import DataConfig, ModelConfig
 from dptn_tf.data import write_annotations
+from dptn_tf.export.savedmodel import export_saved_model
 from dptn_tf.models import build_generator
-from dptn_tf.serving.export import export_saved_model
 from helpers.serving_double import ModelDouble, serve_grpc, serve_rest
 
 REPO = Path(__file__).resolve().parents[2]

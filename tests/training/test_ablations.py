@@ -12,9 +12,9 @@ import tensorflow as tf
 
 from dptn_tf import training
 from dptn_tf.config import DataConfig
+from dptn_tf.export.savedmodel import export_saved_model
 from dptn_tf.inference.attention_maps import cross_attention
 from dptn_tf.models import build_generator, generator_parts, inference_generator
-from dptn_tf.serving.export import export_saved_model
 from dptn_tf.training.model import float32_inference_generator
 from dptn_tf.training.summaries import SAMPLE_COLUMNS, SampleImages
 from helpers.training import TINY_GENERATOR, compiled_model, fit_one_step, random_batch, tiny_config

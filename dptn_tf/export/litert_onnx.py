@@ -12,15 +12,15 @@ Both files hold one graph, batch one, fixed sizes:
 
 The scaling to [-1, 1], the pose heatmaps and the conversion to uint8 are the library's own
 functions (`to_network_input`, `keypoints_to_heatmaps`, `to_saved_uint8`) traced into the
-graph, as in the SavedModel's `serving_default`. The runtime (`dptn_tf.inference.portable`)
-checks the inputs before they reach it. LiteRT has no float64 kernels, so its graph renders the
-heatmaps and the PTM's output norm in float32 (see `keypoints_to_heatmaps`' `dtype`); ONNX keeps
-the float64 of the reference.
+graph, as in the SavedModel's `serving_default`. The runtime
+(`dptn_tf.inference.litert_onnx_models`) checks the inputs before they reach it. LiteRT has no
+float64 kernels, so its graph renders the heatmaps and the PTM's output norm in float32 (see
+`keypoints_to_heatmaps`' `dtype`); ONNX keeps the float64 of the reference.
 
 A version folder `EXPORT_BASE/<version>/` holds `model.tflite` (float32),
 `model_float16.tflite` (float16 weights) and `model_int8.tflite` (int8 weights, dynamic-range
 quantisation), or `model.onnx` (tf2onnx, opset `ONNX_OPSET`); it is written and renamed whole,
-as a SavedModel version is (`dptn_tf.serving.export.write_version`).
+as a SavedModel version is (`dptn_tf.export.savedmodel.write_version`).
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ import tensorflow as tf
 
 from dptn_tf.config import DataConfig
 from dptn_tf.data.images import to_network_input
+from dptn_tf.export.savedmodel import check_geometry, write_version
 from dptn_tf.inference.generation import as_inference_generator, to_saved_uint8
 from dptn_tf.keras_internals import all_layers
 from dptn_tf.layers.instance_norm import float32_norms
 from dptn_tf.pose import NUM_JOINTS, keypoints_to_heatmaps
-from dptn_tf.serving.export import check_geometry, write_version
 
 # Format -> {variant: file name}: what a version folder of that format holds.
 FILES = {

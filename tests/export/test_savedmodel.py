@@ -17,10 +17,10 @@ import tensorflow as tf
 
 from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, Config, ModelConfig
 from dptn_tf.data import decode_image
+from dptn_tf.export.savedmodel import PNG_MAGIC, export_saved_model, next_version
 from dptn_tf.inference.generation import to_saved_uint8
 from dptn_tf.models import build_generator, inference_generator
 from dptn_tf.pose import keypoints_to_heatmaps
-from dptn_tf.serving.export import PNG_MAGIC, export_saved_model, next_version
 from helpers.serving_double import ModelDouble, PredictError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -433,7 +433,7 @@ def test_versions_are_never_overwritten_and_a_failed_export_leaves_nothing(tmp_p
             raise OSError("disk full")
 
     monkeypatch.setattr(
-        "dptn_tf.serving.export.build_export_archive", lambda *args: CrashingArchive()
+        "dptn_tf.export.savedmodel.build_export_archive", lambda *args: CrashingArchive()
     )
     with pytest.raises(OSError, match="disk full"):
         export_saved_model(generator, base, Config().data)

@@ -11,7 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from test_export import TINY, _cli
+from test_savedmodel import TINY, _cli
 
 from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, Config
 from dptn_tf.files.directory_lock import exclusive_directory

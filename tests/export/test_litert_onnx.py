@@ -14,8 +14,9 @@ from PIL import Image
 
 from dptn_tf.config import DataConfig, ModelConfig
 from dptn_tf.data.images import to_network_input
+from dptn_tf.export.litert_onnx import FILES, export_portable, portable_function
 from dptn_tf.inference.generation import to_saved_uint8
-from dptn_tf.inference.portable import PortableModel
+from dptn_tf.inference.litert_onnx_models import PortableModel
 from dptn_tf.models import build_generator, inference_generator
 from dptn_tf.pose import (
     MAX_PHOTO_PIXELS,
@@ -24,7 +25,6 @@ from dptn_tf.pose import (
     person_window,
     read_photo,
 )
-from dptn_tf.serving.portable import FILES, export_portable, portable_function
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ModelConfig(ngf=8, img_f=32, layers=3, num_blocks=1, nhead=2, num_cabs=1, num_ttbs=1)

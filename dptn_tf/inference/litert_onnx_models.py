@@ -1,4 +1,4 @@
-"""The LiteRT and ONNX exports (`dptn_tf.serving.portable`) run without TensorFlow: numpy,
+"""The LiteRT and ONNX exports (`dptn_tf.export.litert_onnx`) run without TensorFlow: numpy,
 Pillow, and ai-edge-litert for a `.tflite` file or onnxruntime for a `.onnx` file
 (`pip install "dptn-tf[lite]"` or `"dptn-tf[onnx]"`).
 
