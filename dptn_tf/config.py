@@ -30,6 +30,7 @@ BACKUP_DIR = "backup"  # both networks and both optimizers at each epoch's end
 LOGS_DIR = "logs"  # TensorBoard
 SAMPLES_DIR = "samples"  # PNG sample grids
 GENERATOR_NAME = "generator.keras"  # the float32 inference generator, at the end
+PRESET_DIR = "preset"  # the same generator and the discriminator as a preset (dptn_tf.presets)
 VALIDATION_NAME = "validation.json"  # the final figures, at the end
 
 # `TrainConfig.strategy`: see `dptn_tf.training.distribute.select_strategy`.

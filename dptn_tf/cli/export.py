@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", help="training run directory (generator.keras + config.yaml)")
-    source.add_argument("--generator", help="a .keras generator")
+    source.add_argument("--generator", help="a .keras generator or a preset folder")
     parser.add_argument("--config", help="YAML config for --generator")
     parser.add_argument(
         "--set",

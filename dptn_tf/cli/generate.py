@@ -35,7 +35,9 @@ def select_pairs(index, pairs_file: Path):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--generator", type=Path, required=True, help="generator .keras file")
+    parser.add_argument(
+        "--generator", type=Path, required=True, help="a .keras generator or a preset folder"
+    )
     parser.add_argument("--config", type=Path, default=Path("configs/synthetic.yaml"))
     parser.add_argument(
         "--set",

@@ -40,7 +40,7 @@ def main(argv=None) -> int:
         "--pose", required=True, help="photo, OpenPose JSON file or PATN annotation row of the pose"
     )
     model = parser.add_mutually_exclusive_group(required=True)
-    model.add_argument("--generator", type=Path, help="a .keras generator")
+    model.add_argument("--generator", type=Path, help="a .keras generator or a preset folder")
     model.add_argument("--saved-model", type=Path, help="an exported version folder")
     model.add_argument(
         "--model", type=Path, help="a .tflite or .onnx export, run without TensorFlow"

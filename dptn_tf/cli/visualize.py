@@ -92,7 +92,9 @@ def _point(text: str) -> tuple[int, int]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("mode", choices=("grid", "attention"))
-    parser.add_argument("--generator", type=Path, required=True)
+    parser.add_argument(
+        "--generator", type=Path, required=True, help="a .keras generator or a preset folder"
+    )
     parser.add_argument(
         "--config",
         type=Path,

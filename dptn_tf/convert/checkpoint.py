@@ -15,13 +15,20 @@ import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
 
 from dptn_tf.config import ModelConfig
 from dptn_tf.convert.torch_files import CheckpointError
-from dptn_tf.models import build_discriminator, build_generator, generator_parts
+from dptn_tf.files.weight_files import file_sha256
+from dptn_tf.models import (
+    build_discriminator,
+    build_generator,
+    generator_parts,
+    inference_generator,
+)
 
 
 @dataclass(frozen=True)
@@ -349,3 +356,35 @@ def import_discriminator(
     discriminator = build_discriminator(config)
     _assign(state, *_discriminator_entries(discriminator, config), what="discriminator")
     return discriminator, config
+
+
+GOLDEN_TOLERANCE = 1e-4  # max abs error on outputs, as the parity tests hold it
+GOLDEN_INPUTS = ("source_image", "source_pose", "target_pose")
+
+
+def golden_output_errors(
+    path: str, generator: keras.Model, discriminator: keras.Model | None = None
+) -> dict:
+    """Max abs errors of imported models against golden outputs the official code wrote for
+    the same weights: an `.npz` of NHWC `source_image`, `source_pose`, `target_pose`, the
+    generated `out_target` and, for the discriminator, `disc_out` (the layout of
+    `../shared/fixtures/dptn_market_128x64.npz`). -> the figures a preset records as its parity.
+    """
+    try:
+        golden = dict(np.load(path))
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"{path}: not a .npz of golden outputs ({error})") from None
+    wanted = [*GOLDEN_INPUTS, "out_target"] + (["disc_out"] if discriminator is not None else [])
+    missing = [key for key in wanted if key not in golden]
+    if missing:
+        raise CheckpointError(f"{path}: lacks {missing} (golden outputs hold {wanted})")
+    target = inference_generator(generator)({k: golden[k] for k in GOLDEN_INPUTS})
+    errors = {
+        "golden_outputs": f"{Path(path).name} (SHA-256 {file_sha256(path)})",
+        "tolerance": GOLDEN_TOLERANCE,
+        "generated_target_max_abs_error": float(np.max(np.abs(target - golden["out_target"]))),
+    }
+    if discriminator is not None:
+        scores = discriminator(golden["source_image"])
+        errors["discriminator_max_abs_error"] = float(np.max(np.abs(scores - golden["disc_out"])))
+    return errors

@@ -22,7 +22,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     model.add_argument(
         "--run", type=Path, help="a training run folder (generator.keras, config.yaml)"
     )
-    model.add_argument("--generator", type=Path, help="a .keras generator (with --config)")
+    model.add_argument(
+        "--generator",
+        type=Path,
+        help="a .keras generator or a preset folder (with --config, unless it records its frame)",
+    )
     model.add_argument("--saved-model", type=Path, help="an exported version folder")
     model.add_argument(
         "--serving-url",

@@ -118,6 +118,15 @@ def find_weight_file(file: WeightFile, explicit_dir: str | os.PathLike | None = 
     )
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file, read in blocks (weights files run to hundreds of MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def check_sha256(file: WeightFile, data: bytes, source) -> None:
     """Raise, naming `source`, unless `data` are the bytes `file.sha256` pins (if it pins any)."""
     actual = hashlib.sha256(data).hexdigest()

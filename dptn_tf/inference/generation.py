@@ -19,6 +19,7 @@ from dptn_tf.files.atomic import atomic_path
 from dptn_tf.files.directory_lock import exclusive_directory
 from dptn_tf.inference.frozen import frozen_forward
 from dptn_tf.models import INPUT_NAMES, inference_generator
+from dptn_tf.presets import from_preset, is_preset
 
 JPEG_QUALITY = 75
 
@@ -100,12 +101,14 @@ def _write_results(
 
 
 def load_generator(path: str | Path) -> keras.Model:
-    """A `.keras` generator written by training or by the checkpoint importer (a local path or
-    a URL)."""
+    """A generator written by training or by the checkpoint importer: a `.keras` file or a preset
+    folder (`dptn_tf.presets`), a local path or a URL."""
     path = str(path)
+    if is_preset(path):
+        return from_preset(path)
     if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
         raise FileNotFoundError(
-            f"generator not found: {path} (a .keras file from train.py or "
+            f"generator not found: {path} (a .keras file or a preset folder from train.py or "
             "tools/convert_torch_checkpoint.py)"
         )
     return keras.saving.load_model(path)

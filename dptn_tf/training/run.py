@@ -1,6 +1,7 @@
 """One training run, phase by phase: `prepare` (strategy, precision, data, run directory),
 `build` (the compiled model and its backups), `make_callbacks`, `fit`, `finalize` (the final
-figures over the whole test split, `generator.keras` and `validation.json`). `train` chains them.
+figures over the whole test split, `generator.keras`, the preset and `validation.json`). `train`
+chains them.
 
 `dptn_tf.cli.train` (`train.py`, `dptn-train`) is the command line; tests and benchmarks call the
 phases directly.
@@ -20,6 +21,7 @@ from dptn_tf.config import (
     BACKUP_DIR,
     GENERATOR_NAME,
     LOGS_DIR,
+    PRESET_DIR,
     SAMPLES_DIR,
     VALIDATION_NAME,
     Config,
@@ -29,6 +31,7 @@ from dptn_tf.files import is_url
 from dptn_tf.files.atomic import atomic_path, write_atomically
 from dptn_tf.files.finite import model_weights, require_finite
 from dptn_tf.files.text import read_utf8
+from dptn_tf.presets import save_preset
 from dptn_tf.training.backups import Backup, StopOnNonFiniteLoss
 from dptn_tf.training.distribute import (
     bfloat16_hint,
@@ -239,9 +242,17 @@ def finalize(config: Config, setup: Setup, model: DPTN) -> dict:
         require_finite(model_weights(generator), generator_path)
         with atomic_path(generator_path) as temporary:
             generator.save(temporary)
+        preset = save_preset(
+            run_file(config, PRESET_DIR),
+            generator,
+            config.model,
+            discriminator=model.discriminator,
+            dataset=f"{config.data.prefix} ({config.data.root})",
+            weights_from=f"train.py, run {config.train.run_dir}, step {figures['step']}",
+        )
         write_atomically(run_file(config, VALIDATION_NAME), json.dumps(figures, indent=2) + "\n")
         print(
-            f"Inference generator: {generator_path}; "
+            f"Inference generator: {generator_path} (and the preset {preset}); "
             f"TensorBoard: tensorboard --logdir {run_file(config, LOGS_DIR)}"
         )
     return figures

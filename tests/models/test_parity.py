@@ -80,7 +80,11 @@ def test_converter_cli_writes_loadable_models(fixtures_dir, golden, tmp_path):
         check=True,
         capture_output=True,
     )
-    assert sorted(p.name for p in out.iterdir()) == ["discriminator.keras", "generator.keras"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "discriminator.keras",
+        "generator.keras",
+        "preset",
+    ]
     check = f"""
 import numpy as np, keras, dptn_tf.layers
 golden = np.load({str(fixtures_dir / "dptn_market_128x64.npz")!r})
