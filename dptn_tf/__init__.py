@@ -16,10 +16,12 @@ imports only from those listed before it, and from the top-level modules):
     models/         functional builders: encoders, decoder, generator, discriminator
     data/           the PATN format, the tf.data pipeline, dataset preparation, synthetic people
     convert/        everything that reads PyTorch files (checkpoints, metric networks' weights)
+    presets.py      a generator (and discriminator) as a keras-hub-style preset folder
     training/       the DPTN keras.Model and its train_step, losses, VGG19, optimizers, backups
     metrics/        the paper's evaluation: SSIM, PSNR, LPIPS, FID
     inference/      the official test protocol, PTM attention maps, your photo in a new pose
-    serving/        SavedModel export for TensorFlow Serving, LiteRT and ONNX exports
+    export/         the SavedModel for TensorFlow Serving, LiteRT and ONNX files
+    serving/        the REST client of a model on TensorFlow Serving
     demo/           the web demo (Gradio)
     cli/            the commands, each a console script (dptn-train, dptn-export, ...)
 """

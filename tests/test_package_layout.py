@@ -8,7 +8,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "dptn_tf"
 
 # Folder -> the folders (and top-level modules) it may import from. Read bottom-up, this is the
-# picture of the README's "Project layout" section.
+# picture of docs/layout.md.
 ALLOWED = {
     "config": {"files"},
     "console": set(),

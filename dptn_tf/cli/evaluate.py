@@ -5,8 +5,8 @@ r"""Evaluate generated test images with the paper's metrics; print a table and w
 
 Weight files are read from --weights-dir (else $DPTN_WEIGHTS_DIR, else ~/.keras/dptn_tf/) and
 torch hub's cache; nothing is downloaded. The metrics whose files are present are computed (the
-pixel metrics need none); every missing file is listed, with where to get it. See README
-"Evaluation".
+pixel metrics need none); every missing file is listed, with where to get it. See
+docs/evaluation.md.
 """
 
 from __future__ import annotations

@@ -233,14 +233,14 @@ def bfloat16_hint(mixed: bool, flags: set[str] | None = None) -> str | None:
     float32 stays the default there: it is the precision DPTN's parity with the official code
     is proven in, and bfloat16 moves the generated images by up to 6% of their range. But the
     AMX tiles compute bfloat16 products at three to four times the float32 rate, so the run says
-    so once (the README's Benchmarks section has the figures)."""
+    so once (docs/benchmarks.md has the figures)."""
     if mixed or tf.config.list_logical_devices("GPU"):
         return None
     if "amx_bf16" not in (cpu_flags() if flags is None else flags):
         return None
     return (
         "This CPU has AMX-BF16 matrix units: --mixed-precision (train.mixed_precision: true) "
-        "trains about 3x faster in bfloat16, at bfloat16's accuracy (see README, Benchmarks)."
+        "trains about 3x faster in bfloat16, at bfloat16's accuracy (see docs/benchmarks.md)."
     )
 
 

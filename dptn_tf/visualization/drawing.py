@@ -1,7 +1,7 @@
 """Pictures for people: skeletons drawn from keypoints, image grids, [-1, 1] floats to uint8.
 
-Used by the tools, the README picture and the TensorBoard image callback. Everything here is
-numpy in, uint8 numpy out.
+Used by the tools, the documentation's pictures and the TensorBoard image callback. Everything
+here is numpy in, uint8 numpy out.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The demo in a real browser (Debian's chromium, driven by Playwright): a photo, a gallery pose,
 a result; a dragged joint, another result; a file that is no image, a message, and the page
-still answering. `DPTN_DEMO_SCREENSHOT=path.png` keeps the page's picture: the README's is
-`DPTN_DEMO_RUN=runs/synthetic DPTN_DEMO_SCREENSHOT=shot.png`, on the quickstart, reduced."""
+still answering. `DPTN_DEMO_SCREENSHOT=path.png` keeps the page's picture: the README's
+(docs/images/demo.png) is `DPTN_DEMO_RUN=runs/synthetic DPTN_DEMO_SCREENSHOT=shot.png`, on
+the quickstart, reduced."""
 
 import json
 import os

@@ -1,4 +1,4 @@
-"""Writing synthetic people as a PATN data set (and the preview picture of the README)."""
+"""Writing synthetic people as a PATN data set (and the preview picture of docs/data.md)."""
 
 from __future__ import annotations
 
