@@ -46,6 +46,10 @@ def test_train_and_export_on_a_url(synthetic_root, monkeypatch):
             "backup/checkpoint",
             "config.yaml",
             "generator.keras",
+            "preset/config.json",
+            "preset/discriminator.weights.h5",
+            "preset/metadata.json",
+            "preset/model.weights.h5",
             "samples/step-0000002.png",
             "validation.json",
         ]
