@@ -114,7 +114,8 @@ def test_the_ablation_reports_every_variant_against_the_full_model(tmp_path):
     reason=f"the official code's git mirror {OFFICIAL_MIRROR} is absent (fetch "
     "github:PangzeCheung/Dual-task-Pose-Transformer-Network)",
 )
-def test_the_long_run_harness_trains_both_sides_from_the_same_point(tmp_path):
+def test_the_long_run_harness_trains_every_side_from_the_same_point(tmp_path):
+    """The official code, dptn-tf in float32 and dptn-tf in bfloat16, from one seed's weights."""
     pytest.importorskip("torch")
     pytest.importorskip("matplotlib")
     args = [
@@ -138,23 +139,34 @@ def test_the_long_run_harness_trains_both_sides_from_the_same_point(tmp_path):
         "32",
         "--blocks",
         "1",
-        "--threads",
-        "1",
+        "--data-set",
+        "small",
+        "--jobs",
+        "2",
     ]
     output = _run("long_run_parity.py", *args, timeout=1800)
-    assert "2 seeds per side (0, 1)" in output and "paired difference at the end" in output
+    assert "2 seeds per side (0, 1)" in output
+    for side in ("dptn-tf", "dptn-tf bfloat16"):
+        assert f"paired difference at the end ({side} - official" in output
+        assert f"\n{side}: L1 at the end" in output  # whether it learned, against the copy
     assert "training seconds per step" in output
+    sides = ("official", "dptn-tf", "dptn-tf bfloat16")
     for seed in (0, 1):
         record = json.loads((tmp_path / "out" / f"seed{seed}.json").read_text())
+        assert record["policies"] == {"dptn-tf": "float32", "dptn-tf bfloat16": "mixed_bfloat16"}
+        assert 0 < record["copy_source"]["l1"] < 1
         official, ours = record["validation"]["official"], record["validation"]["dptn-tf"]
         # The same weights: the same pictures before training (DESIGN's output tolerance) ...
         np.testing.assert_allclose(ours["l1"][0], official["l1"][0], rtol=1e-4)
         # ... and the same batch, losses and total at the first step.
-        first = {side: {n: v[0] for n, v in record["losses"][side].items()}
-                 for side in ("official", "dptn-tf")}  # fmt: skip
-        assert set(first["dptn-tf"]) == set(first["official"])
+        first = {side: {n: v[0] for n, v in record["losses"][side].items()} for side in sides}
+        assert set(first["dptn-tf"]) == set(first["official"]) == set(first["dptn-tf bfloat16"])
         for name, value in first["official"].items():
             np.testing.assert_allclose(first["dptn-tf"][name], value, rtol=1e-4, atol=1e-7)
+            # bfloat16 keeps 8 bits of mantissa: the same step, to bfloat16's accuracy
+            np.testing.assert_allclose(first["dptn-tf bfloat16"][name], value, rtol=0.05, atol=1e-3)
+        bf16 = record["validation"]["dptn-tf bfloat16"]
+        np.testing.assert_allclose(bf16["l1"][0], official["l1"][0], rtol=0.02)
     for name in ("long_run_parity_curves.png", "long_run_parity_samples.png"):
         assert (tmp_path / "plots" / name).stat().st_size > 0
     assert sorted(p.name for p in (tmp_path / "out").glob("seed*.json")) == [
