@@ -221,13 +221,13 @@ def run_seed(args, official_root: Path, seed: int) -> dict:
         "seconds": dict.fromkeys(sides, 0.0),
     }
 
-    def validate_both(step):
+    def validate_sides(step):
         record["validation_steps"].append(step)
         for side, (_, images) in sides.items():
             for name, value in validate(images).items():
                 record["validation"][side][name].append(value)
 
-    validate_both(0)
+    validate_sides(0)
     for step in range(1, args.steps + 1):
         batch = next(batches)
         for side, (train, _) in sides.items():
@@ -239,7 +239,7 @@ def run_seed(args, official_root: Path, seed: int) -> dict:
         if step % args.eval_every == 0:
             with contextlib.redirect_stdout(io.StringIO()):  # it prints the new rate
                 official.update_learning_rate()
-            validate_both(step)
+            validate_sides(step)
             figures = ", ".join(
                 f"{side} {record['validation'][side]['l1'][-1]:.4f}" for side in sides
             )
@@ -360,10 +360,10 @@ def summarize(records: list[dict], args) -> str:
     steps_run = args.steps * len(records)
     seconds = {side: sum(r["seconds"][side] for r in records) / steps_run for side in sides}
     lines.append(
-        "training seconds per step: "
+        f"training seconds per step: official {seconds[OFFICIAL]:.3f}, "
         + ", ".join(
-            f"{side} {seconds[side]:.3f} ({seconds[OFFICIAL] / seconds[side]:.2f}x the official)"
-            for side in sides
+            f"{side} {seconds[side]:.3f} ({seconds[OFFICIAL] / seconds[side]:.2f}x)"
+            for side in sides[1:]
         )
         + f", the sides alternating in one process on {args.threads} thread(s) (dptn-tf's "
         "include tracing its step once)"
