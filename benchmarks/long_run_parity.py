@@ -2,22 +2,24 @@
 
     python benchmarks/long_run_parity.py --jobs 2          # 1,000 steps, seeds 0-2, both precisions
     python benchmarks/long_run_parity.py --steps 200 --seeds 0 --precisions float32
-    python benchmarks/long_run_parity.py --data-set small --lr 2e-4 --steps 2000 \
+    python benchmarks/long_run_parity.py --data-set small --lr 2e-4 --steps 2000 --init official \
         --precisions float32 --out build/long_run_parity_small     # the first comparison
 
-Per seed, one fresh process: the official `DPTNModel` (its generator shrunk to `--ngf`,
-`--img-f`, `--blocks`, the same structure otherwise) is built under `torch.manual_seed(seed)`
-and its generator, discriminator and VGG19 weights are imported into dptn-tf (`dptn_tf.convert`),
-so both start from the same point. dptn-tf trains once per `--precisions` entry: float32, and
-bfloat16 (its networks built under the `mixed_bfloat16` policy, as `--mixed-precision` does on a
-CPU) from the same weights. Every step one batch of a synthetic PATN training split, drawn by
-dptn-tf's own pipeline in the order `seed` fixes, goes to every side: the official
-`optimize_parameters` (float32) and dptn-tf's `train_step` (the one `fit` runs). The full
-objective (L1, LSGAN with the spectral-norm discriminator, VGG19 content and style); the rate is
-constant over the first half and decays linearly over the second (the "lambda" policy, an epoch
+Per seed, one fresh process: the official `DPTNModel` (its generator shrunk to `--ngf`, `--img-f`,
+`--blocks`, the same structure otherwise) is built under `torch.manual_seed(seed)` and its
+generator, discriminator and VGG19 weights are imported into dptn-tf (`dptn_tf.convert`), so both
+start from the same point: the official code's own draw (`--init official`), or by default Keras'
+(`--init keras`: the official networks redrawn Glorot-uniform first), from which the whole objective
+learns within 1,000 steps here, while from the official one it does not. dptn-tf trains once per
+`--precisions` entry: float32, and bfloat16 (its networks built under the `mixed_bfloat16` policy,
+as `--mixed-precision` does on a CPU) from the same weights. Every step one batch of a synthetic
+PATN training split, drawn by dptn-tf's own pipeline in the order `seed` fixes, goes to every side:
+the official `optimize_parameters` (float32) and dptn-tf's `train_step` (the one `fit` runs). The
+full objective (L1, LSGAN with the spectral-norm discriminator, VGG19 content and style); the rate
+is constant over the first half and decays linearly over the second (the "lambda" policy, an epoch
 being `--eval-every` steps). Every `--eval-every` steps both generators are validated on the fixed
-test split with one metric function (`dptn_tf.training.model.image_metrics`: L1, SSIM, PSNR),
-and so is copying the source (the figure a model must beat to have learned anything).
+test split with one metric function (`dptn_tf.training.model.image_metrics`: L1, SSIM, PSNR), and so
+is copying the source (the figure a model must beat to have learned anything).
 
 The official code is never part of this repository: it is extracted into a temporary folder
 (`official.py`). Each seed's record is written to `--out/seed<N>.json` as it finishes, and a
@@ -49,6 +51,7 @@ from official import (
     official_options,
     official_root,
     official_step,
+    redraw_as_keras,
     resize_generator,
     same_networks,
     same_vgg,
@@ -78,6 +81,7 @@ SAMPLE_PAIRS = 6  # test pairs in the final sample grids
 # What a seed's record depends on: a record made with other values is not reused.
 SETTINGS = (
     "data_set",
+    "init",
     "precisions",
     "steps",
     "eval_every",
@@ -135,6 +139,8 @@ def run_seed(args, official_root: Path, seed: int) -> dict:
         official = dptn_model.DPTNModel(
             official_options(height, width, args.dis_layers, losses, lr=args.lr, **schedule)
         )
+    if args.init == "keras":
+        redraw_as_keras(official, torch)
 
     def dptn_tf_side(precision: str):
         """dptn-tf holding the official model's initial weights, built in `precision` (the
@@ -447,6 +453,13 @@ def main(argv=None) -> None:
         help="what dptn-tf trains in beside the official float32 (default: both)",
     )
     parser.add_argument("--data-set", choices=list(DATA_SETS), default="ablation")
+    parser.add_argument(
+        "--init",
+        choices=("official", "keras"),
+        default="keras",
+        help="every side's initial weights: the official code's draw, or Keras' defaults "
+        "(model.init)",
+    )
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--size", type=int, nargs=2, default=[64, 32], metavar=("H", "W"))

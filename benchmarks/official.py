@@ -171,6 +171,23 @@ def official_step(official, torch, batch: dict) -> dict:
     return {n: getattr(official, f"loss_{n}").item() for n in LOSS_NAMES}
 
 
+def redraw_as_keras(official, torch) -> None:
+    """Give the official generator and discriminator Keras' default start instead of their own
+    (`init_weights`' orthogonal kernels of gain 0.02): every convolution and linear kernel
+    Glorot-uniform (PyTorch's `xavier_uniform_` computes the same fans), every bias 0; the
+    attention's packed input projection keeps PyTorch's draw. The same seed gives the same
+    weights."""
+    for network in (official.net_G, official.net_D):
+        for module in network.modules():
+            kind = type(module).__name__
+            if "Conv" in kind or "Linear" in kind:
+                # torch's spectral norm keeps the parameter as `weight_orig`
+                weight = getattr(module, "weight_orig", module.weight)
+                torch.nn.init.xavier_uniform_(weight.data)
+                if module.bias is not None:
+                    torch.nn.init.zeros_(module.bias.data)
+
+
 def same_networks(official):
     """dptn-tf's generator and discriminator holding the official model's weights."""
     from dptn_tf.convert import import_discriminator, import_generator

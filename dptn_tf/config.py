@@ -66,6 +66,12 @@ class ModelConfig:
     dis_layers: int = 4
     negative_slope: float = 0.1
     norm_epsilon: float = 1e-5
+    # The initial weights (`dptn_tf.models.initialization`): "official" draws them as the
+    # official code does (orthogonal kernels of gain 0.02: configs/fashion.yaml and market.yaml),
+    # "keras" keeps Keras' Glorot-uniform, 10-50x larger, whose untrained generator already draws
+    # its inputs (the official one draws flat grey) and from which the small CPU configurations
+    # learn within their budget (docs/benchmarks.md). Resumable: a resumed run restores weights.
+    init: str = resumable("keras")
 
     @property
     def bottleneck_channels(self) -> int:

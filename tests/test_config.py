@@ -72,6 +72,7 @@ def test_the_fields_a_resumed_run_may_change_are_marked_where_defined():
     from dptn_tf.config import Config
 
     assert Config.resumable_fields() == {
+        "model.init",
         "data.root",
         "data.shuffle_buffer",
         "data.seed",

@@ -4,6 +4,7 @@ import keras
 
 from dptn_tf.config import ModelConfig
 from dptn_tf.layers import SpectralNormConv2D
+from dptn_tf.models.initialization import initialize
 
 
 def _residual_down_block(
@@ -38,4 +39,4 @@ def build_discriminator(config: ModelConfig | None = None) -> keras.Model:
         )
     x = keras.layers.LeakyReLU(config.negative_slope, name="head_act")(x)
     scores = SpectralNormConv2D(1, 1, name="head_conv", dtype="float32")(x)
-    return keras.Model(image, scores, name="dptn_discriminator")
+    return initialize(keras.Model(image, scores, name="dptn_discriminator"), config.init)

@@ -12,6 +12,7 @@ from dptn_tf.config import DataConfig, ModelConfig
 from dptn_tf.layers import BatchSplit, ImageFrame, PoseTransformerModule
 from dptn_tf.models.decoder import build_decoder
 from dptn_tf.models.encoders import build_shared_encoder, build_source_encoder
+from dptn_tf.models.initialization import initialize
 
 PART_NAMES = ("shared_encoder", "source_encoder", "pose_transformer", "decoder")
 FRAME_LAYER = "frame"
@@ -80,7 +81,10 @@ def build_generator(config: ModelConfig | None = None) -> keras.Model:
         )
     parts["decoder"] = build_decoder(config)
     inputs = _inputs(config.image_channels, config.pose_channels)
-    return _assemble(parts, inputs, with_source_reconstruction=True, name="dptn_training_generator")
+    generator = _assemble(
+        parts, inputs, with_source_reconstruction=True, name="dptn_training_generator"
+    )
+    return initialize(generator, config.init)
 
 
 def generator_parts(generator: keras.Model) -> dict:
