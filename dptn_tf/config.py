@@ -2,7 +2,9 @@
 
 A run's configuration is one `Config`, built from `configs/*.yaml` and then from command-line
 overrides of the form `section.field=value` (for example `train.batch_size=4`). Unknown keys are
-errors, so a typo never silently falls back to a default.
+errors, so a typo never silently falls back to a default. PyYAML is imported where YAML is read
+or written: `import dptn_tf` must work in the TensorFlow-free install of the LiteRT and ONNX
+runtimes (numpy, pillow and a runtime), which reads no configuration.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
 
 from dptn_tf.files import is_url
 from dptn_tf.files.text import read_utf8
@@ -160,6 +160,8 @@ class Config:
         )
 
     def to_yaml(self) -> str:
+        import yaml  # here, not at the top: see the module's docstring
+
         return yaml.safe_dump(_plain(self.to_dict()), sort_keys=False)
 
 
@@ -185,6 +187,8 @@ def _coerce(value, annotation, where: str):
         return _coerce(value, inner[0], where)
     if origin is tuple:
         if isinstance(value, str):
+            import yaml
+
             try:
                 value = yaml.safe_load(value)
             except yaml.YAMLError:
@@ -232,6 +236,8 @@ def _update(section, values: dict, source: str, prefix: str = ""):
 
 def apply_overrides(config: Config, overrides: list[str]) -> Config:
     """Apply `section.field=value` strings (values parsed as YAML) to `config` in place."""
+    import yaml
+
     for item in overrides:
         if "=" not in item:
             raise ValueError(f"--set {item}: expected section.field=value")
@@ -250,6 +256,8 @@ def apply_overrides(config: Config, overrides: list[str]) -> Config:
 
 def read_yaml_mapping(path: str | Path) -> dict:
     """A YAML file's top-level mapping; raises ValueError naming the file and what is wrong."""
+    import yaml
+
     try:
         values = yaml.safe_load(read_utf8(path))
     except yaml.YAMLError as error:

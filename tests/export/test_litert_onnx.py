@@ -271,3 +271,57 @@ def test_bad_photos_are_named_without_tensorflow(
         )
         assert done.returncode == 1 and message in done.stderr, done.stderr[-3000:]
         assert not out.exists()
+
+
+# docs/install.md's TensorFlow-free install, word for word.
+LITE_INSTALL = "pip install --no-deps -e . && pip install numpy pillow ai-edge-litert"
+
+
+@pytest.fixture(scope="module")
+def lite_install(tmp_path_factory):
+    """A fresh virtual environment holding only what `LITE_INSTALL` installs (from the package
+    index, as a user's would): the environment of the tests has every package but TensorFlow
+    refused, which hid a missing one before."""
+    assert LITE_INSTALL in (REPO / "docs" / "install.md").read_text()
+    venv = tmp_path_factory.mktemp("lite") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    env = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "VIRTUAL_ENV": str(venv),
+        "HOME": str(venv.parent),
+    }
+    installed = subprocess.run(
+        ["bash", "-c", LITE_INSTALL], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
+    return venv / "bin" / "python", env
+
+
+def test_photo_to_photo_in_the_documented_lite_install(
+    exported, lite_install, without_tensorflow, upper_body_photo, full_body_photo,
+    pose_models_dir, tmp_path,
+):  # fmt: skip
+    python, env = lite_install
+    imported = subprocess.run(
+        [python, "-c", "import sys, dptn_tf; print(sorted({'tensorflow', 'keras', 'yaml'} & "
+         "set(sys.modules)))"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert imported.stdout.strip() == "[]"
+    model = str(exported["paths"]["tflite"] / FILES["tflite"]["float32"])
+    photos = ["--source", str(upper_body_photo), "--pose", str(full_body_photo), "--model", model]
+    out = tmp_path / "lite.png"
+    done = subprocess.run(
+        [python, str(REPO / "tools" / "transfer.py"), *photos, "--out", str(out)],
+        env={**env, "DPTN_WEIGHTS_DIR": str(pose_models_dir)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith(f"wrote {out} (")
+    # the same picture as this environment's TensorFlow-free run (its runtime's version may differ)
+    reference = tmp_path / "reference.png"
+    assert without_tensorflow(*photos, "--out", str(reference)).returncode == 0
+    lite, expected = (np.asarray(Image.open(p)).astype(int) for p in (out, reference))
+    assert lite.shape == expected.shape and np.abs(lite - expected).max() <= 2
