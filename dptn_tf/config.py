@@ -131,7 +131,9 @@ class TrainConfig:
     sample_pairs: int = resumable(4)  # test pairs (rows) in a sample grid
     keep_backups: int = resumable(2)  # backups of the last epochs kept in <run_dir>/backup
     strategy: str = resumable("auto")
-    mixed_precision: bool = False
+    # None: bfloat16 on CPUs that compute it natively, float32 elsewhere (the console says which,
+    # and config.yaml records it); true: float16 on GPUs, bfloat16 on CPUs; false: float32.
+    mixed_precision: bool | None = None
     jit_compile: bool = resumable(False)
     seed: int = resumable(0)
 

@@ -48,11 +48,20 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="override one configuration value (repeatable)",
     )
     parser.add_argument("--strategy", choices=STRATEGIES, help="sets train.strategy")
-    parser.add_argument(
+    precision = parser.add_mutually_exclusive_group()
+    precision.add_argument(
         "--mixed-precision",
         action="store_true",
         default=None,
-        help="sets train.mixed_precision (float16 on GPUs, bfloat16 on CPUs)",
+        help="sets train.mixed_precision: true (float16 on GPUs, bfloat16 on CPUs); the default "
+        "is bfloat16 on CPUs with native bfloat16 (AMX-BF16, AVX512_BF16), float32 elsewhere",
+    )
+    precision.add_argument(
+        "--float32",
+        dest="mixed_precision",
+        action="store_false",
+        default=None,
+        help="sets train.mixed_precision: false (float32 wherever it runs)",
     )
     parser.add_argument(
         "--jit-compile", action="store_true", default=None, help="sets train.jit_compile (XLA)"

@@ -227,21 +227,28 @@ def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
     return set()
 
 
-def bfloat16_hint(mixed: bool, flags: set[str] | None = None) -> str | None:
-    """What to tell a float32 run on a CPU with AMX-BF16 tiles (None otherwise).
+# `/proc/cpuinfo`'s flags for native bfloat16 arithmetic, and how the console names them.
+NATIVE_BFLOAT16 = {"amx_bf16": "AMX-BF16", "avx512_bf16": "AVX512_BF16"}
 
-    float32 stays the default there: it is the precision DPTN's parity with the official code
-    is proven in, and bfloat16 moves the generated images by up to 6% of their range. But the
-    AMX tiles compute bfloat16 products at three to four times the float32 rate, so the run says
-    so once (docs/benchmarks.md has the figures)."""
-    if mixed or tf.config.list_logical_devices("GPU"):
-        return None
-    if "amx_bf16" not in (cpu_flags() if flags is None else flags):
-        return None
-    return (
-        "This CPU has AMX-BF16 matrix units: --mixed-precision (train.mixed_precision: true) "
-        "trains about 3x faster in bfloat16, at bfloat16's accuracy (see docs/benchmarks.md)."
-    )
+
+def choose_precision(mixed: bool | None, flags: set[str] | None = None) -> tuple[bool, str]:
+    """`train.mixed_precision` resolved -> (mixed, why), the reason the console gives.
+
+    None (the default) is bfloat16 on a CPU that computes it natively (AMX-BF16 or AVX512_BF16),
+    where a training step is 1.4-3.7x faster and whole runs learn as float32 does (inside the
+    official float32 band, docs/benchmarks.md "Where DPTN learns"); float32 elsewhere: on GPUs,
+    where float16 has no such comparison, and on CPUs that emulate bfloat16, where it is slower.
+    """
+    if mixed is not None:
+        return mixed, f"train.mixed_precision: {str(mixed).lower()}"
+    if tf.config.list_logical_devices("GPU"):
+        return False, "the default on GPUs; --mixed-precision trains in float16"
+    present = cpu_flags() if flags is None else flags
+    native = [name for flag, name in NATIVE_BFLOAT16.items() if flag in present]
+    if native:
+        names = " and ".join(native)
+        return True, f"the default on this CPU ({names}); --float32 trains in float32"
+    return False, "the default on this CPU, which has no native bfloat16 (AMX-BF16, AVX512_BF16)"
 
 
 def loopback_cluster(workers: int) -> list[str]:

@@ -19,12 +19,14 @@ import tensorflow as tf
 
 from dptn_tf.config import (
     BACKUP_DIR,
+    CONFIG_NAME,
     GENERATOR_NAME,
     LOGS_DIR,
     PRESET_DIR,
     SAMPLES_DIR,
     VALIDATION_NAME,
     Config,
+    load_config,
 )
 from dptn_tf.data import PatnSplit, load_split, make_dataset, one_batch
 from dptn_tf.files import is_url
@@ -34,11 +36,13 @@ from dptn_tf.files.text import read_utf8
 from dptn_tf.presets import save_preset
 from dptn_tf.training.backups import Backup, StopOnNonFiniteLoss
 from dptn_tf.training.distribute import (
-    bfloat16_hint,
+    broadcast_from_chief,
+    choose_precision,
     describe,
     distributed_batches,
     evaluation_steps,
     is_chief,
+    is_multi_worker,
     select_strategy,
     set_precision,
 )
@@ -72,13 +76,18 @@ def prepare(config: Config, run_directory: contextlib.ExitStack) -> Setup:
     or a run directory in use. The chief holds the run directory until `run_directory` closes.
     Records the resolved `train.steps_per_epoch` in `config` (a resume compares it)."""
     strategy = select_strategy(config.train.strategy)
-    set_precision(config.train.mixed_precision)
     chief = is_chief(strategy)
-    hint = bfloat16_hint(config.train.mixed_precision)
-    if hint and chief:
-        print(hint, flush=True)
     if chief:
         run_directory.enter_context(hold_run_directory(config.train.run_dir))
+    mixed, why = _precision(config, chief)
+    if is_multi_worker(strategy):  # every worker computes in the chief's precision
+        decided = tf.Variable(float(mixed), dtype=tf.float64)
+        broadcast_from_chief(strategy, [decided])
+        mixed = bool(decided.numpy())
+    config.train.mixed_precision = mixed  # config.yaml records it resolved
+    policy = set_precision(mixed)
+    if chief:
+        print(f"Precision: {policy} ({why})", flush=True)
     make_data_if_missing(config)
     data = config.data
     train_index, test_index = (
@@ -103,6 +112,20 @@ def prepare(config: Config, run_directory: contextlib.ExitStack) -> Setup:
         resume_or_record(config)
     finished = finished_message(config, steps_per_epoch)
     return Setup(strategy, chief, train_index, test_index, steps_per_epoch, finished)
+
+
+def _precision(config: Config, chief: bool) -> tuple[bool, str]:
+    """`train.mixed_precision` resolved (`choose_precision`) -> (mixed, why). A resumed run left
+    to the default goes on with the `train.mixed_precision` its directory records (the chief
+    reads it: the other workers may have no access to the run directory)."""
+    if config.train.mixed_precision is None and chief:
+        try:
+            recorded = load_config(run_file(config, CONFIG_NAME)).train.mixed_precision
+        except FileNotFoundError:
+            recorded = None
+        if recorded is not None:
+            return recorded, f"as the run's {CONFIG_NAME} records"
+    return choose_precision(config.train.mixed_precision)
 
 
 def make_data_if_missing(config: Config) -> None:

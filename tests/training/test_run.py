@@ -4,12 +4,14 @@ them through `train.py`."""
 import contextlib
 import json
 
+import keras
 import pytest
 
+from dptn_tf.cli.train import parse_args, resolve_config
 from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, VALIDATION_NAME, load_config
 from dptn_tf.inference.generation import load_generator
 from dptn_tf.models import frame_of
-from dptn_tf.training import run
+from dptn_tf.training import distribute, run
 from dptn_tf.training.backups import StopOnNonFiniteLoss
 from dptn_tf.training.progress import ProgressLines
 from dptn_tf.training.summaries import SampleImages, TrainingSummaries
@@ -85,3 +87,53 @@ def test_the_phases_train_report_and_write_the_generator(synthetic_root, tmp_pat
         .splitlines()[0]
         .startswith(f"Validation on {figures['test_pairs']} test pairs")
     )
+
+
+@pytest.mark.parametrize(
+    "flags, policy, named",
+    [
+        ({"avx512f", "amx_bf16", "amx_tile", "avx512_bf16"}, "mixed_bfloat16", "AMX-BF16"),
+        ({"avx512f", "avx512_bf16"}, "mixed_bfloat16", "AVX512_BF16"),
+        ({"avx2", "avx512f", "avx512_vnni"}, "float32", "no native bfloat16"),
+    ],
+    ids=["amx", "avx512_bf16", "neither"],
+)
+def test_the_default_precision_follows_the_cpu_and_the_run_records_it(
+    synthetic_root, tmp_path, monkeypatch, capsys, flags, policy, named
+):
+    monkeypatch.setattr(distribute, "cpu_flags", lambda: flags)
+    config = tiny_run_config(synthetic_root, tmp_path / "run")
+    assert config.train.mixed_precision is None  # the default: the machine decides
+    with contextlib.ExitStack() as held:
+        run.prepare(config, held)
+    assert keras.mixed_precision.global_policy().name == policy
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Precision: "))
+    assert line.startswith(f"Precision: {policy} (the default on this CPU") and named in line
+    recorded = load_config(tmp_path / "run" / CONFIG_NAME).train.mixed_precision
+    assert recorded is (policy == "mixed_bfloat16")
+
+
+def test_a_resumed_run_keeps_its_recorded_precision_and_float32_is_asked_for(
+    synthetic_root, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(distribute, "cpu_flags", lambda: {"amx_bf16"})
+    with contextlib.ExitStack() as held:
+        run.prepare(tiny_run_config(synthetic_root, tmp_path / "run"), held)
+    monkeypatch.setattr(distribute, "cpu_flags", lambda: set())  # resumed on another machine
+    with contextlib.ExitStack() as held:
+        run.prepare(tiny_run_config(synthetic_root, tmp_path / "run"), held)
+    assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    assert "Precision: mixed_bfloat16 (as the run's config.yaml records)" in capsys.readouterr().out
+    # --float32 on a new run: float32 whatever the CPU; on the bfloat16 run: refused by name
+    monkeypatch.setattr(distribute, "cpu_flags", lambda: {"amx_bf16"})
+    float32 = resolve_config(parse_args(["--float32", "--run-dir", str(tmp_path / "new")]))
+    assert float32.train.mixed_precision is False
+    with contextlib.ExitStack() as held:
+        run.prepare(
+            tiny_run_config(synthetic_root, tmp_path / "new", "train.mixed_precision=false"), held
+        )
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert "Precision: float32 (train.mixed_precision: false)" in capsys.readouterr().out
+    refused = tiny_run_config(synthetic_root, tmp_path / "run", "train.mixed_precision=false")
+    with contextlib.ExitStack() as held, pytest.raises(ValueError, match="mixed_precision"):
+        run.prepare(refused, held)

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from dptn_tf import training
 from dptn_tf.keras_internals import all_layers
-from dptn_tf.training.distribute import bfloat16_hint, cpu_flags
+from dptn_tf.training.distribute import choose_precision, cpu_flags
 from helpers.training import compiled_model, fit_one_step, random_batch, tiny_config
 
 
@@ -191,8 +191,7 @@ def test_cpu_flags_reads_the_first_cpu_and_tolerates_no_file(tmp_path):
     assert cpu_flags(str(tmp_path / "missing")) == set()
 
 
-def test_bfloat16_hint_only_for_float32_runs_on_amx_cpus():
-    hint = bfloat16_hint(False, {"avx512f", "amx_bf16"})
-    assert "--mixed-precision" in hint and "AMX-BF16" in hint
-    assert bfloat16_hint(True, {"amx_bf16"}) is None
-    assert bfloat16_hint(False, {"avx512f", "avx512_bf16"}) is None
+def test_an_explicit_precision_is_kept_whatever_the_cpu():
+    for flags in ({"amx_bf16"}, {"avx512_bf16"}, set()):
+        assert choose_precision(True, flags) == (True, "train.mixed_precision: true")
+        assert choose_precision(False, flags) == (False, "train.mixed_precision: false")
