@@ -327,7 +327,7 @@ def summarize(records: list[dict], args) -> str:
                 steps,
                 validation[OFFICIAL],
                 validation[side],
-                every=max(1, len(steps) // 5),
+                every=1,
                 names=names,
             )
         )
