@@ -42,8 +42,9 @@ def initialize(model: keras.Model, init: str) -> keras.Model:
 
 
 def _orthogonal(layer) -> None:
-    """An orthogonal kernel of gain 0.02 (flattened to inputs x outputs, as PyTorch flattens its
-    outputs x inputs) and a zero bias."""
+    """An orthogonal kernel of gain 0.02 and a zero bias. Keras flattens a kernel to (all axes
+    but the last) x (the last), PyTorch its weight to (the first) x (the rest): the same axis
+    (outputs, or a transposed convolution's inputs) stands alone, so the draws are alike."""
     layer.kernel.assign(keras.initializers.Orthogonal(OFFICIAL_GAIN)(layer.kernel.shape))
     if getattr(layer, "bias", None) is not None:
         layer.bias.assign(keras.ops.zeros(layer.bias.shape))

@@ -233,7 +233,10 @@ def test_model_init_draws_each_tensor_as_the_official_code_and_as_keras():
     assert {init for init, *_ in rows} == {"official", "keras"}
     for init, path, theirs, ours in rows:
         theirs, ours = float(theirs), float(ours)
+        attention_input = any(f"/{n}/kernel" in path for n in ("query", "key", "value"))
         if theirs == 0:  # biases, the normalizations' offsets
             assert ours == 0, (init, path)
-        else:  # the same law: orthogonal spreads are exact, uniform ones within sampling
+        elif init == "official" and not attention_input:  # orthogonal: the spread is all but exact
+            assert ours == pytest.approx(theirs, rel=0.02), (init, path)
+        else:  # uniform draws, alike within the sampling of a few hundred values
             assert ours == pytest.approx(theirs, rel=0.2), (init, path)

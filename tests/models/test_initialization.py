@@ -10,7 +10,6 @@ import pytest
 
 from dptn_tf.config import ModelConfig
 from dptn_tf.keras_internals import all_layers
-from dptn_tf.layers import SpectralNormConv2D
 from dptn_tf.models import build_discriminator, build_generator
 from dptn_tf.models.initialization import OFFICIAL_GAIN
 
@@ -18,12 +17,7 @@ TINY = ModelConfig(
     ngf=8, img_f=32, num_blocks=1, num_cabs=1, num_ttbs=1, dis_ndf=8, dis_img_f=32, dis_layers=3,
     init="official",
 )  # fmt: skip
-KERNEL_LAYERS = (
-    keras.layers.Conv2D,
-    keras.layers.Conv2DTranspose,
-    keras.layers.Dense,
-    SpectralNormConv2D,
-)
+ATTENTION_INPUTS = ("/query/kernel", "/key/kernel", "/value/kernel")
 
 
 def _networks(config):
@@ -40,15 +34,16 @@ def _is_scaled_orthogonal(kernel: np.ndarray, gain: float) -> bool:
 
 
 def test_official_kernels_are_orthogonal_with_the_official_gain_and_biases_zero():
-    checked = 0
+    kernels = 0
     for network in _networks(TINY):
-        for layer in all_layers(network):
-            if isinstance(layer, KERNEL_LAYERS):  # the attention's EinsumDense: below
-                assert _is_scaled_orthogonal(layer.kernel.numpy(), OFFICIAL_GAIN), layer.path
-                if layer.bias is not None:
-                    assert not np.any(layer.bias.numpy()), layer.path
-                checked += 1
-    assert checked > 20  # the encoders, decoder, feed-forwards and the discriminator's convs
+        for weight in network.trainable_weights:
+            if weight.path.endswith("/bias"):
+                assert not np.any(weight.numpy()), weight.path
+            elif weight.path.endswith("/kernel") and not weight.path.endswith(ATTENTION_INPUTS):
+                # every kernel, whatever its layer (the attention's output projection included)
+                assert _is_scaled_orthogonal(weight.numpy(), OFFICIAL_GAIN), weight.path
+                kernels += 1
+    assert kernels > 20  # the encoders, decoder, feed-forwards and the discriminator's convs
 
 
 def test_official_attention_draws_as_torch_multihead_attention():
