@@ -17,7 +17,7 @@ ALLOWED = {
     "pose": {"files", "console"},
     "layers": {"keras_internals"},
     "visualization": {"pose"},
-    "models": {"config", "layers"},
+    "models": {"config", "layers", "keras_internals"},
     "data": {"config", "files", "pose", "visualization"},
     "convert": {"config", "files", "layers", "models"},
     "presets": {"config", "files", "models"},
