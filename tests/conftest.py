@@ -8,6 +8,8 @@
   `full_body_photo` (people walking past a bus, `bus.jpg` of the ultralytics==8.4.190 wheel,
   AGPL-3.0, read from that wheel in `$DPTN_TEST_PHOTOS`, default `build/test-photos/`),
   `nobody_photo` (a cup of coffee, scikit-image).
+- real footage: `street_video`, OpenCV's sample `vtest.avi` (pedestrians, from Debian's
+  `opencv-doc` package, in `$DPTN_TEST_VIDEOS`, default `build/test-videos/`).
 
 Missing model files or wheel skip the tests that need them, saying how to get them; on CI (`$CI`
 set), where `.ci/run` fetches both, they fail instead.
@@ -68,6 +70,12 @@ REPO = Path(__file__).resolve().parents[1]
 PHOTO_WHEEL = "ultralytics-8.4.190-py3-none-any.whl"
 FULL_BODY_MEMBER = "ultralytics/assets/bus.jpg"
 FULL_BODY_SHA256 = "c02019c4979c191eb739ddd944445ef408dad5679acab6fd520ef9d434bfbc63"
+STREET_VIDEO = "vtest.avi"
+STREET_VIDEO_SHA256 = "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf"
+STREET_VIDEO_HOWTO = (
+    "apt-get download opencv-doc && dpkg -x opencv-doc_*.deb opencv-doc && cp "
+    "opencv-doc/usr/share/doc/opencv-doc/examples/data/vtest.avi {folder}/"
+)
 
 
 def _missing(message: str):
@@ -127,4 +135,17 @@ def full_body_photo(tmp_path_factory) -> Path:
     assert hashlib.sha256(data).hexdigest() == FULL_BODY_SHA256, f"{wheel}: another bus.jpg"
     path = tmp_path_factory.mktemp("photo") / "bus.jpg"
     path.write_bytes(data)
+    return path
+
+
+@pytest.fixture(scope="session")
+def street_video() -> Path:
+    """OpenCV's `vtest.avi`: 795 frames (768x576, 10 a second) of people walking, 80-150
+    pixels tall, as Market-1501's are."""
+    folder = Path(os.environ.get("DPTN_TEST_VIDEOS", REPO / "build" / "test-videos"))
+    path = folder / STREET_VIDEO
+    if not path.is_file():
+        _missing(f"{path} not found: {STREET_VIDEO_HOWTO.format(folder=folder)}")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert digest == STREET_VIDEO_SHA256, f"{path}: another vtest.avi"
     return path

@@ -1,8 +1,9 @@
 """Data: image decoding, the PATN format, the tf.data pipeline, preparation, synthetic people.
 
 `images`, `patn` and `pipeline` make the batches; `prepare` turns DeepFashion and Market-1501
-downloads into PATN roots; `synthetic` draws a PATN data set. Imports `pose`, `visualization`,
-`files`.
+downloads into PATN roots; `synthetic` draws a PATN data set; `footage` makes one of real people
+from videos and photo folders (it needs OpenCV, so it is imported by name only). Imports `pose`,
+`visualization`, `files`.
 """
 
 from dptn_tf.data.images import decode_image, decode_rgb, read_rgb
