@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import itertools
 import json
 from dataclasses import dataclass
 
@@ -150,6 +151,15 @@ def write_annotations(path, annotations: dict) -> None:
     lines = [":".join(ANNOTATION_COLUMNS)]
     lines += [":".join((name, *format_keypoints(kp))) for name, kp in annotations.items()]
     write_atomically(path, "\n".join(lines) + "\n")
+
+
+def ordered_pairs(names, count: int | None, rng) -> list[tuple[str, str]]:
+    """The ordered `(from, to)` pairs of one identity's images: all of them, or `count` drawn
+    by `rng` without replacement (kept in their order)."""
+    pairs = list(itertools.permutations(names, 2))
+    if count is not None and count < len(pairs):
+        pairs = [pairs[i] for i in sorted(rng.choice(len(pairs), count, replace=False))]
+    return pairs
 
 
 def write_pairs(path, pairs) -> None:

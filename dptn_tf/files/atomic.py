@@ -85,6 +85,18 @@ def remove(path: str | Path) -> None:
         gfile.remove(path)
 
 
+def replace_directory(built: Path, target: Path) -> None:
+    """Put the local directory `built` at `target`, replacing what is there: the old one is
+    renamed aside first and deleted last, so that `target` is always one whole directory."""
+    if not target.exists():
+        built.rename(target)
+        return
+    old = target.with_name(f".{target.name}.old-{built.name}")
+    target.rename(old)
+    built.rename(target)
+    shutil.rmtree(old)
+
+
 def write_atomically(path: str | Path, contents: str | bytes) -> None:
     """Write `contents` to `path` through a temporary file (`atomic_path`)."""
     mode = "w" if isinstance(contents, str) else "wb"

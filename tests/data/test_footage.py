@@ -61,7 +61,8 @@ def test_a_video_becomes_a_root_with_its_summary(clip_root):
     assert summary["identities"]["train"] >= 3, summary  # five people walk through the clip
     for split in ("train", "test"):
         data = load_split(clip_root, split, "footage", old_size=(128, 64))
-        assert len(data.names) == summary["images"][split]
+        annotated = read_annotations(clip_root / f"footage-annotation-{split}.csv")
+        assert len(annotated) == summary["images"][split] and set(data.names) <= set(annotated)
         for source, target in data.pair_names():  # a pair is one person in two poses
             assert source.split("_")[0] == target.split("_")[0] and source != target
         present = (data.keypoints >= 0).all(axis=-1).sum(axis=-1)
@@ -121,13 +122,38 @@ def test_a_killed_run_resumes_and_makes_the_same_root(clip, clip_root, pose_mode
     process.wait()
     assert saved.exists() and not root.exists()
     assert not json.loads(saved.read_text())["done"]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, check=False, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "resuming at frame 25 of 40" in result.stderr
     for name in ("footage-annotation-train.csv", "footage-pairs-train.csv",
                  "footage-annotation-test.csv", "footage-pairs-test.csv"):  # fmt: skip
         assert (root / name).read_text() == (clip_root / name).read_text(), name
     assert not (tmp_path / ".street.making").exists()
+
+
+def test_every_other_frame_split_both_ways(clip, clip_root, pose_models_dir, tmp_path):
+    """--every 2: the tracks still join (their gap is counted in video frames); --split both:
+    unseen people are not in training, and the test pairs are the seen and unseen ones."""
+    root = tmp_path / "street"
+    args = ["--every", "2", "--split", "both", "--test-fraction", "0.3"]
+    assert make([clip], root, *args, weights=pose_models_dir) == 0
+    summary = json.loads((root / "summary.json").read_text())
+    unseen = set(summary["unseen_test_identities"])
+    assert summary["identities"]["unseen_in_test"] == len(unseen) >= 1
+    train = {n.rsplit("_", 1)[0] for n in read_annotations(root / "footage-annotation-train.csv")}
+    assert train and unseen.isdisjoint(train)
+    groups = {g: read_pairs(root / f"footage-pairs-test-{g}.csv") for g in ("seen", "unseen")}
+    test = read_pairs(root / "footage-pairs-test.csv")
+    assert sorted(p[1:] for g in groups.values() for p in g) == sorted(p[1:] for p in test)
+    assert all(a.rsplit("_", 1)[0] in unseen for _, a, _ in groups["unseen"])
+    assert groups["unseen"]  # (4 s at every other frame: too few frames a person to hold out)
+    frames = {
+        int(n.rsplit("_", 1)[1][:6])
+        for n in read_annotations(root / "footage-annotation-train.csv")
+    }
+    assert all(f % 2 == 0 for f in frames)
 
 
 def test_a_second_writer_is_refused(clip, pose_models_dir, tmp_path, capsys):
@@ -172,7 +198,7 @@ def test_bad_input_is_refused_by_name_and_nothing_is_written(
     assert message in error, error
     out = tmp_path / "out"
     assert not (out / "root").exists()
-    assert not [p for p in out.glob(".root.tmp-*")] if out.exists() else True
+    assert not list(out.glob(".root.*")) if out.exists() else True  # no .tmp-, no .making
 
 
 def test_photo_folders_one_per_person(clip_root, pose_models_dir, tmp_path, capsys):

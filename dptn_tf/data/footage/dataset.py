@@ -1,8 +1,8 @@
 """Videos and folders of photos -> a PATN root of real people (`dptn-make-dataset`).
 
-Three passes. Detection (`people.PeopleFinder`, the slow one, about 0.3 s a frame on a 2-core
-CPU) runs once per input and is saved beside the root every `CHECKPOINT_EVERY` frames, so an
-interrupted run resumes where it stopped. Selection is pure bookkeeping over the saved
+Three passes. Detection (`people.PeopleFinder`, the slow one, about 0.4 s a frame on a 2-core
+CPU) runs once per input and is saved beside the root every `CHECKPOINT_EVERY` frames it uses, so
+an interrupted run resumes where it stopped. Selection is pure bookkeeping over the saved
 detections: tracks become identities, the quality filters count what each removes, the split
 and the pairs are drawn with a fixed seed. Writing decodes the frames again (cheap), cuts each
 kept person to the frame's aspect (`dptn_tf.pose.person_window`, the framing of every photo this
@@ -26,19 +26,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dptn_tf.data.footage.people import PeopleFinder, Person, covered_share
+from dptn_tf.data.footage.people import PeopleFinder, Person
 from dptn_tf.data.footage.sources import FootageError, Source, find_sources
-from dptn_tf.data.footage.tracking import track_people
+from dptn_tf.data.footage.tracking import MAX_GAP, covered_share, track_people
 from dptn_tf.data.patn import (
     annotation_path,
     load_split,
+    ordered_pairs,
     pairs_path,
     read_annotations,
     read_pairs,
     write_annotations,
     write_pairs,
 )
-from dptn_tf.files.atomic import write_atomically
+from dptn_tf.files.atomic import replace_directory, write_atomically
 from dptn_tf.files.directory_lock import exclusive_directory
 from dptn_tf.pose import MISSING, person_window, resize_uint8
 from dptn_tf.visualization import draw_skeleton, image_grid
@@ -85,6 +86,8 @@ class DatasetSettings:
             "min_joints": (2 <= self.min_joints <= 18, "from 2 to 18"),
             "every": (self.every >= 1, "at least 1"),
             "frame_size": (min(self.frame_size) >= 16, "at least 16x16"),
+            "train_pairs": (self.train_pairs is None or self.train_pairs >= 1, "at least 1"),
+            "test_pairs": (self.test_pairs is None or self.test_pairs >= 1, "at least 1"),
         }
         for field, (ok, expected) in checks.items():
             if not ok:
@@ -121,26 +124,35 @@ def make_footage_dataset(
     sources = find_sources(inputs)
     made_from = {"inputs": [_fingerprint(s) for s in sources], **dataclasses.asdict(settings)}
     made_from["frame_size"] = list(settings.frame_size)
-    if (root / SUMMARY_NAME).is_file() and not overwrite:
+    made_here = (root / SUMMARY_NAME).is_file()
+    if root.exists() and not made_here:
+        raise FileExistsError(f"{root} exists and is no root this command made (no {SUMMARY_NAME})")
+    if made_here and not overwrite:
         summary = json.loads((root / SUMMARY_NAME).read_text())
-        if summary.get("made_from") == made_from:
-            _say(f"{root}: already made from these inputs and settings; nothing to do")
-            return summary
-        raise FileExistsError(
-            f"{root} was made from other inputs or settings (its {SUMMARY_NAME}); give another "
-            "root, or --overwrite to replace it"
-        )
-    if root.exists() and not overwrite:
-        raise FileExistsError(f"{root} exists and is not a root this command made")
+        if summary.get("made_from") != made_from:
+            raise FileExistsError(
+                f"{root} was made from other inputs or settings (its {SUMMARY_NAME}); give "
+                "another root, or --overwrite to replace it"
+            )
+        _say(f"{root}: already made from these inputs and settings; nothing to do")
+        if preview:
+            write_atomically(preview, contact_sheet(root, settings))
+        return summary
     work = root.with_name(f".{root.name}.making")
     detection = {"inputs": made_from["inputs"], "every": settings.every}
-    with exclusive_directory(work, "dptn-make-dataset"):
-        _claim(work, detection, root / DETECTIONS_NAME)
-        finder = PeopleFinder(weights_dir, runtime)
-        detections = [_detect(source, work, finder, settings.every, progress) for source in sources]
-        candidates, counts = _select(sources, detections, settings)
-        summary = _write_root(sources, candidates, counts, root, settings, made_from, preview, work)
+    try:
+        with exclusive_directory(work, "dptn-make-dataset"):
+            _claim(work, detection, root / DETECTIONS_NAME)
+            finder = PeopleFinder(weights_dir, runtime)
+            detections = [_detect(s, work, finder, settings.every, progress) for s in sources]
+            candidates, counts = _select(sources, detections, settings)
+            summary = _write_root(sources, candidates, counts, root, settings, made_from, work)
+    except FootageError:  # the inputs cannot make a root: nothing is left to resume
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     shutil.rmtree(work, ignore_errors=True)
+    if preview:
+        write_atomically(preview, contact_sheet(root, settings))
     return summary
 
 
@@ -151,7 +163,7 @@ def _say(text: str) -> None:
 def _fingerprint(source: Source) -> dict:
     """What identifies an input's contents cheaply: its path, size and modification time (of
     each photo, for a folder)."""
-    files = [source.path] if source.kind == "video" else source.photos()
+    files = [source.path] if source.kind == "video" else source.photos
     digest = hashlib.sha256()
     for file in files:
         stat = file.stat()
@@ -203,11 +215,13 @@ def _detect(source: Source, work: Path, finder: PeopleFinder, every: int, progre
             write_atomically(saved, json.dumps({"frames": frames_json, "done": done}))
 
         for index, image in source.frames(start):
-            if index % every == 0:
+            if source.kind == "photos" or index % every == 0:
                 if source.kind == "video":
                     people = finder.in_frame(image)
                 else:
-                    people = finder.in_photo(image, str(source.photos()[index]))
+                    people = finder.in_photo(image, str(source.photos[index]))
+                # As a resumed run reads them back: every run filters the same numbers.
+                people = [Person.from_json(p.to_json()) for p in people]
                 frames.append((index, image.shape[:2], people))
                 if len(frames) % CHECKPOINT_EVERY == 0:
                     save(False)
@@ -229,7 +243,8 @@ def _select(sources, detections, settings: DatasetSettings):
     candidates = []
     for number, (source, frames) in enumerate(zip(sources, detections)):
         if source.kind == "video":
-            tracks = track_people([(i, people) for i, _, people in frames])
+            gap = MAX_GAP * settings.every  # frames of the video, of which every n-th is seen
+            tracks = track_people([(i, people) for i, _, people in frames], max_gap=gap)
             member = {m: t for t, track in enumerate(tracks) for m in track}
         for index, shape, people in frames:
             for j, person in enumerate(people):
@@ -324,20 +339,11 @@ def _split(identities: dict[str, list[_Candidate]], settings: DatasetSettings):
     return train, test, unseen
 
 
-def _pairs(names: list[str], count: int | None, rng) -> list[tuple[str, str]]:
-    pairs = list(itertools.permutations(names, 2))
-    if count is not None and count < len(pairs):
-        pairs = [pairs[i] for i in sorted(rng.choice(len(pairs), count, replace=False))]
-    return pairs
-
-
 def _image_name(candidate: _Candidate) -> str:
     return f"{candidate.identity}_{candidate.frame:06d}.jpg"
 
 
-def _write_root(
-    sources, candidates, counts, root: Path, settings, made_from, preview, work: Path
-) -> dict:
+def _write_root(sources, candidates, counts, root: Path, settings, made_from, work: Path) -> dict:
     kept = [c for c in candidates if not c.removed_by]
     identities: dict[str, list[_Candidate]] = {}
     for candidate in kept:
@@ -357,8 +363,10 @@ def _write_root(
     try:
         for split, groups in (("train", train), ("test", test)):
             _write_split(building, split, groups, sources, settings)
-        for split in ("train", "test"):  # as train.py reads them
-            load_split(building, split, settings.prefix, old_size=settings.frame_size)
+        read = {  # as train.py reads them
+            split: load_split(building, split, settings.prefix, old_size=settings.frame_size)
+            for split in ("train", "test")
+        }
         if settings.split == "both":
             _write_test_groups(building, settings.prefix, set(unseen))
         summary = {
@@ -368,10 +376,7 @@ def _write_root(
                 split: sum(map(len, groups.values()))
                 for split, groups in (("train", train), ("test", test))
             },
-            "pairs": {
-                split: len(load_split(building, split, settings.prefix, check_images=False).pairs)
-                for split in ("train", "test")
-            },
+            "pairs": {split: read[split].num_pairs for split in read},
             "people_detected": len(candidates),
             "removed": counts,
             "unseen_test_identities": unseen,
@@ -380,11 +385,7 @@ def _write_root(
         (building / DETECTIONS_NAME).mkdir()
         for saved in work.glob("detection*.json"):
             shutil.copyfile(saved, building / DETECTIONS_NAME / saved.name)
-        if preview:
-            write_atomically(preview, _contact_sheet(building, identities, settings))
-        if root.exists():
-            shutil.rmtree(root)
-        building.rename(root)
+        replace_directory(building, root)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
@@ -423,7 +424,7 @@ def _write_split(building: Path, split: str, groups, sources, settings) -> None:
                 window = person_window(keypoints, settings.frame_size, image.shape[:2])
                 framed = resize_uint8(window.crop(image), settings.frame_size)
                 buffer = io.BytesIO()
-                Image.fromarray(framed).save(buffer, format="JPEG", quality=95)
+                Image.fromarray(framed).save(buffer, format="JPEG", quality=95, subsampling=0)
                 (folder / name).write_bytes(buffer.getvalue())
                 moved = window.keypoints_in(keypoints, settings.frame_size)
                 annotations[name] = np.where(moved < 0, MISSING, np.round(moved)).astype(np.int64)
@@ -433,7 +434,7 @@ def _write_split(building: Path, split: str, groups, sources, settings) -> None:
     count = settings.train_pairs if split == "train" else settings.test_pairs
     pairs = []
     for identity in sorted(groups):
-        pairs += _pairs([_image_name(c) for c in groups[identity]], count, rng)
+        pairs += ordered_pairs([_image_name(c) for c in groups[identity]], count, rng)
     write_annotations(annotation_path(building, split, settings.prefix), annotations)
     write_pairs(pairs_path(building, split, settings.prefix), pairs)
 
@@ -441,23 +442,25 @@ def _write_split(building: Path, split: str, groups, sources, settings) -> None:
 CONTACT_COLUMNS = 8
 
 
-def _contact_sheet(building: Path, identities, settings) -> bytes:
-    """A PNG: one row per identity, up to CONTACT_COLUMNS of its images spread over its
-    footage, each with its skeleton."""
-    annotations = {}
+def contact_sheet(root: Path, settings: DatasetSettings) -> bytes:
+    """A PNG of a made root: one row per identity, up to CONTACT_COLUMNS of its images spread
+    over its footage, each with its skeleton."""
+    images: dict[str, list[tuple[str, np.ndarray]]] = {}
     for split in ("train", "test"):
-        annotations.update(read_annotations(annotation_path(building, split, settings.prefix)))
+        annotations = read_annotations(annotation_path(root, split, settings.prefix))
+        for name, keypoints in sorted(annotations.items()):
+            identity = name.rsplit("_", 1)[0]
+            images.setdefault(identity, []).append((root / split / name, keypoints))
     cells = []
-    for identity in sorted(identities):
-        images = identities[identity]
-        picks = np.linspace(0, len(images) - 1, min(CONTACT_COLUMNS, len(images))).round()
+    blank = np.full((*settings.frame_size, 3), 255, np.uint8)
+    for identity in sorted(images):
+        shots = sorted(images[identity], key=lambda shot: shot[0].name)
+        picks = np.linspace(0, len(shots) - 1, min(CONTACT_COLUMNS, len(shots))).round()
         row = []
-        for pick in picks.astype(int):
-            name = _image_name(images[pick])
-            folder = "train" if (building / "train" / name).is_file() else "test"
-            image = np.asarray(Image.open(building / folder / name).convert("RGB"))
-            row.append(draw_skeleton(annotations[name], settings.frame_size, image, fade=0.3))
-        blank = np.full((*settings.frame_size, 3), 255, np.uint8)
+        for path, keypoints in (shots[i] for i in picks.astype(int)):
+            with Image.open(path) as image:
+                pixels = np.asarray(image.convert("RGB"))
+            row.append(draw_skeleton(keypoints, settings.frame_size, pixels, fade=0.3))
         cells += row + [blank] * (CONTACT_COLUMNS - len(row))
     buffer = io.BytesIO()
     Image.fromarray(image_grid(cells, columns=CONTACT_COLUMNS)).save(buffer, format="PNG")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dptn_tf.data.footage.sources import import_opencv
+from dptn_tf.data.footage.tracking import covered_share
 from dptn_tf.pose import MISSING, BlazePose, NoPersonFound, Window
 
 CROP_SCALE = 1.3  # the square BlazePose sees, in box heights (1.2-2.0 all give 16-18 joints)
@@ -60,13 +61,6 @@ class Person:
         )  # fmt: skip
 
 
-def covered_share(a, b) -> float:
-    """How much of the smaller of two `(top, left, height, width)` boxes the other covers."""
-    height = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    width = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    return height * width / max(min(a[2] * a[3], b[2] * b[3]), 1e-12)
-
-
 class PeopleFinder:
     """HOG boxes, then BlazePose in each; loaded once for every frame of every input."""
 
@@ -108,10 +102,12 @@ class PeopleFinder:
         except NoPersonFound:
             return []
         present = keypoints[np.all(keypoints != MISSING, axis=-1)]
+        if not len(present):  # a person, but no joint visible enough: the no_pose filter's
+            return [Person((0.0, 0.0, *map(float, photo.shape[:2])), 1.0, None)]
         low, high = present.min(axis=0), present.max(axis=0)
         return [Person((*map(float, low), *map(float, high - low)), 1.0, keypoints)]
 
-    def _colors(self, frame, box, keypoints) -> np.ndarray:
+    def _colors(self, frame, box, keypoints) -> np.ndarray | None:
         """The median CIELAB colour `[L, a, b, L, a, b]` of the torso and of the thighs, as the
         keypoints place them (else the box's upper and lower middle): the clothes, which tell
         people apart where their boxes meet (medians, so that background at the edges does not

@@ -8,6 +8,8 @@ file and, for a video, the frame.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ import numpy as np
 from dptn_tf.pose import read_photo
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+DECLARED_SHARE = 0.9  # of the frames a video's header declares, the least read for it to be whole
 
 
 class FootageError(ValueError):
@@ -38,30 +41,31 @@ def import_opencv():
 class Source:
     """One input: a video, or one person's folder of photos.
 
-    `key` names its images and its identities in the root; `person` is the identity of a photo
-    folder (None for a video, whose identities come from tracking).
+    `key` names its images and its identities in the root: a photo folder's one identity, or
+    the prefix of a video's (`<key>-p<track>`).
     """
 
     path: Path
     kind: str  # "video" or "photos"
     key: str
-    person: str | None = None
 
     def frames(self, start: int = 0) -> Iterator[tuple[int, np.ndarray]]:
         """`(index, uint8 RGB [H, W, 3])` from frame (or sorted photo) `start` on."""
         if self.kind == "video":
             yield from _video_frames(self.path, start)
         else:
-            for index, photo in enumerate(self.photos()[start:], start):
+            for index, photo in enumerate(self.photos[start:], start):
                 yield index, read_photo(photo)
 
+    @functools.cached_property
     def photos(self) -> list[Path]:
+        """A photo folder's photos, in name order (the order of their indices)."""
         return sorted(p for p in self.path.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
 
     def length(self) -> int:
         """The number of frames (as the video's header declares) or photos."""
         if self.kind == "photos":
-            return len(self.photos())
+            return len(self.photos)
         cv2 = import_opencv()
         capture = cv2.VideoCapture(str(self.path))
         try:
@@ -84,7 +88,9 @@ def _video_frames(path: Path, start: int) -> Iterator[tuple[int, np.ndarray]]:
                 break
             yield index, np.ascontiguousarray(frame[..., ::-1])
             index += 1
-        if index < declared:
+        # A header's frame count may be an estimate (phones' variable frame rates): a video is
+        # damaged where frames follow the one that failed, or where a tenth or more is missing.
+        if capture.grab() or index < DECLARED_SHARE * declared:
             raise FootageError(
                 f"{path}: frame {index} cannot be read (the video declares {declared} frames); "
                 "the file is damaged or truncated"
@@ -112,9 +118,11 @@ def find_sources(inputs) -> list[Source]:
             sources.append(Source(path, "video", _key(path.stem)))
     keys = [s.key for s in sources]
     clashes = sorted({k for k in keys if keys.count(k) > 1})
+    videos = [s.key for s in sources if s.kind == "video"]
+    clashes += [k for k in keys for v in videos if re.fullmatch(rf"{re.escape(v)}-p\d+", k)]
     if clashes:
         raise FootageError(
-            f"two inputs would both be named {clashes[0]!r} in the root: rename one of them"
+            f"two inputs would both name identities {clashes[0]!r} in the root: rename one"
         )
     return sources
 
@@ -130,16 +138,14 @@ def _photo_folders(folder: Path) -> list[Source]:
         return [p for p in directory.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES]
 
     if photos_in(folder):
-        return [Source(folder, "photos", _key(folder.name), _key(folder.name))]
+        return [Source(folder, "photos", _key(folder.name))]
     people = sorted(d for d in folder.iterdir() if d.is_dir() and photos_in(d))
     if not people:
         raise FootageError(
             f"{folder}: no photos ({', '.join(PHOTO_SUFFIXES)}) in it or in its subfolders "
             "(give one folder per person)"
         )
-    return [
-        Source(d, "photos", f"{_key(folder.name)}-{_key(d.name)}", _key(d.name)) for d in people
-    ]
+    return [Source(d, "photos", f"{_key(folder.name)}-{_key(d.name)}") for d in people]
 
 
 def _check_video(path: Path) -> None:

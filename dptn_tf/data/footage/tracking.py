@@ -27,13 +27,22 @@ AMBIGUITY = 0.25  # a match whose runner-up costs less more than this is no matc
 SMOOTHING = 0.5  # weight of the newest step in the velocity, and of the newest colours
 
 
+def box_intersection(a, b) -> float:
+    """The area two `(top, left, height, width)` boxes share."""
+    height = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    width = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return height * width
+
+
 def box_iou(a, b) -> float:
     """IoU of two `(top, left, height, width)` boxes."""
-    (at, al, ah, aw), (bt, bl, bh, bw) = a, b
-    height = max(0.0, min(at + ah, bt + bh) - max(at, bt))
-    width = max(0.0, min(al + aw, bl + bw) - max(al, bl))
-    intersection = height * width
-    return intersection / max(ah * aw + bh * bw - intersection, 1e-12)
+    intersection = box_intersection(a, b)
+    return intersection / max(a[2] * a[3] + b[2] * b[3] - intersection, 1e-12)
+
+
+def covered_share(a, b) -> float:
+    """How much of the smaller of two `(top, left, height, width)` boxes the other covers."""
+    return box_intersection(a, b) / max(min(a[2] * a[3], b[2] * b[3]), 1e-12)
 
 
 def color_distance(a, b) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import tempfile
 from pathlib import Path
@@ -12,12 +11,14 @@ import tensorflow as tf
 
 from dptn_tf.data.patn import (
     annotation_path,
+    ordered_pairs,
     pairs_path,
     write_annotations,
     write_pairs,
 )
 from dptn_tf.data.synthetic.people import sample_identity, sample_pose
 from dptn_tf.data.synthetic.rendering import render_person
+from dptn_tf.files.atomic import replace_directory
 from dptn_tf.visualization import draw_skeleton, image_grid
 
 # ---------------------------------------------------------------------------------------------
@@ -33,13 +34,6 @@ def _encode(image: np.ndarray, image_format: str) -> bytes:
     if image_format == "png":
         return tf.io.encode_png(image).numpy()
     return tf.io.encode_jpeg(image, quality=95, chroma_downsampling=False).numpy()
-
-
-def _ordered_pairs(names: list[str], count: int | None, rng) -> list[tuple[str, str]]:
-    pairs = list(itertools.permutations(names, 2))
-    if count is not None and count < len(pairs):
-        pairs = [pairs[i] for i in sorted(rng.choice(len(pairs), count, replace=False))]
-    return pairs
 
 
 def make_synthetic_dataset(
@@ -94,16 +88,10 @@ def make_synthetic_dataset(
                     (tmp / split / name).write_bytes(_encode(image, image_format))
                     annotations[name] = keypoints
                     names.append(name)
-                pairs += _ordered_pairs(names, pairs_per_identity, rng)
+                pairs += ordered_pairs(names, pairs_per_identity, rng)
             write_annotations(annotation_path(tmp, split, prefix), annotations)
             write_pairs(pairs_path(tmp, split, prefix), pairs)
-        if root.exists():
-            old = root.with_name(f".{root.name}.old-{tmp.name}")
-            root.rename(old)
-            tmp.rename(root)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(root)
+        replace_directory(tmp, root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
