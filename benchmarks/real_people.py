@@ -7,7 +7,7 @@ it never saw, each against copying the source, and its pictures.
 The root must come from `tools/make_dataset.py --split both`, which writes the test pairs of each
 group (`<prefix>-pairs-test-seen.csv`, `-unseen.csv`). The figures are the monitoring ones of
 `train.py`'s validation (L1, `tf.image` SSIM, PSNR on [0, 1]), plus LPIPS where its two weight
-files are present (else the table says which is missing). `--pictures DIR` writes
+files are present (else it says which file is missing). `--pictures DIR` writes
 `real_people_grid.png` (source, target pose, ground truth, generated, for test pairs of both
 groups), `real_people_gallery.png` (one unseen person in the poses of the demo's gallery, which
 is the root's test split) and `real_people_attention.png` (where the last TTB looks).
@@ -69,7 +69,7 @@ def load_lpips_or_reason(weights_dir):
         return None, str(error).splitlines()[0]
 
 
-def pictures(generator, config, index, root: Path, prefix: str, out: Path) -> None:
+def pictures(generator, config, index, groups: dict, out: Path) -> None:
     import tensorflow as tf
 
     from dptn_tf.cli.visualize import attention_picture, comparison_grid
@@ -84,13 +84,14 @@ def pictures(generator, config, index, root: Path, prefix: str, out: Path) -> No
         write_atomically(out / name, tf.io.encode_png(picture).numpy())
         print(f"wrote {out / name}")
 
-    seen, unseen = (group_index(index, root, prefix, g) for g in GROUPS)
-    grid = [comparison_grid(generator, config.data, split, 3, 2) for split in (seen, unseen)]
+    grid = [comparison_grid(generator, config.data, split, 3, 2) for split in groups.values()]
     save("real_people_grid.png", np.concatenate(grid, axis=0))
 
-    # One unseen person moved into eight poses of the gallery (other people's, of the test split).
+    # One person (unseen where there are such) moved into eight poses of the gallery: other
+    # people's, of the test split.
+    unseen = groups.get("unseen", next(iter(groups.values())))
     source_name = unseen.pair_names()[0][0]
-    poses = read_annotations(root / f"{prefix}-annotation-test.csv")
+    poses = read_annotations(Path(index.root) / f"{index.prefix}-annotation-test.csv")
     targets = [n for n in sorted(poses) if n.rsplit("_", 1)[0] != source_name.rsplit("_", 1)[0]]
     targets = targets[:: max(1, len(targets) // 8)][:8]
     batch = one_batch(config.data, unseen.subset([0]))
@@ -136,15 +137,15 @@ def main(argv=None) -> None:
     infer = as_inference_generator(generator)
     lpips, missing = load_lpips_or_reason(args.weights_dir)
     groups = {group: group_index(index, root, prefix, group) for group in GROUPS}
-    empty = [group for group, split in groups.items() if not split.num_pairs]
-    if empty:
-        raise SystemExit(f"{root}: no {' or '.join(empty)} test pairs (make it with --split both)")
+    for group in [g for g, split in groups.items() if not split.num_pairs]:
+        print(f"{root}: no test pairs of {group} people", file=sys.stderr)
+        del groups[group]
     results = {group: figures(infer, config, split, lpips) for group, split in groups.items()}
     results["lpips"] = "computed" if lpips is not None else f"not computed: {missing}"
     summary = json.loads((root / "summary.json").read_text())
     names = ["l1", "ssim", "psnr"] + (["lpips"] if lpips is not None else [])
     print(f"| test pairs | {' | '.join(names)} |\n|---|" + "---|" * len(names))
-    for group in GROUPS:
+    for group in groups:
         for side in ("generated", "copy_source"):
             row = results[group][side]
             label = f"{group} people ({results[group]['pairs']}), {side.replace('_', ' ')}"
@@ -152,7 +153,7 @@ def main(argv=None) -> None:
     print(f"LPIPS: {results['lpips']}; root: {summary['identities']}", file=sys.stderr)
     (args.run / "real_people.json").write_text(json.dumps(results, indent=1) + "\n")
     if args.pictures:
-        pictures(generator, config, index, root, prefix, args.pictures)
+        pictures(generator, config, index, groups, args.pictures)
 
 
 if __name__ == "__main__":

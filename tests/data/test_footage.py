@@ -69,16 +69,36 @@ def test_a_video_becomes_a_root_with_its_summary(clip_root):
         assert present.min() >= 13  # --min-joints
 
 
-def test_train_py_trains_on_the_made_root(clip_root, tmp_path):
-    overrides = [*TINY_MODEL, f"data.root={clip_root}", "data.prefix=footage",
+def test_train_py_and_the_real_people_benchmark_on_a_made_root(
+    clip, clip_root, pose_models_dir, tmp_path
+):
+    """The root made again from its kept detections with --split both, trained on by train.py;
+    then benchmarks/real_people.py's figures (seen and unseen people) and pictures of the run."""
+    root = shutil.copytree(clip_root, tmp_path / "street")
+    assert make([clip], root, "--split", "both", "--overwrite", weights=pose_models_dir) == 0
+    overrides = [*TINY_MODEL, f"data.root={root}", "data.prefix=footage",
                  "data.load_size=[64,32]", "data.old_size=[128,64]", "data.batch_size=2",
                  "train.steps_per_epoch=2", "train.niter=1", "train.niter_decay=0",
                  "train.validation_steps=1", "train.sample_pairs=2"]  # fmt: skip
+    run_dir = tmp_path / "run"
     result = run([sys.executable, str(REPO / "train.py"), "--config",
-                  str(REPO / "configs/synthetic.yaml"), "--run-dir", str(tmp_path / "run"),
+                  str(REPO / "configs/synthetic.yaml"), "--run-dir", str(run_dir),
                   *(a for item in overrides for a in ("--set", item))])  # fmt: skip
     assert "Validation" in result.stdout + result.stderr
-    assert (tmp_path / "run" / "config.yaml").is_file()
+    benchmark = [sys.executable, str(REPO / "benchmarks/real_people.py"), "--run", str(run_dir),
+                 "--pictures", str(tmp_path / "pictures")]  # fmt: skip
+    result = run(benchmark)
+    figures = json.loads((run_dir / "real_people.json").read_text())
+    summary = json.loads((root / "summary.json").read_text())
+    unseen_pairs = len(read_pairs(root / "footage-pairs-test-unseen.csv"))
+    assert figures["unseen"]["pairs"] == unseen_pairs >= 1
+    assert figures["lpips"].startswith(("computed", "not computed"))
+    assert summary["identities"]["unseen_in_test"] >= 1
+    for side in ("generated", "copy_source"):
+        assert 0 < figures["unseen"][side]["l1"] < 1
+    assert f"unseen people ({unseen_pairs}), generated" in result.stdout
+    for name in ("grid", "gallery", "attention"):
+        assert (tmp_path / "pictures" / f"real_people_{name}.png").stat().st_size > 1000
 
 
 def test_a_rerun_leaves_the_root_and_other_settings_are_refused(
