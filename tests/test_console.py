@@ -6,6 +6,7 @@ import configparser
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -181,6 +182,9 @@ def cheap_commands(run: Path, photo: Path, weights: Path, tmp: Path) -> dict:
     generator, config = str(run / GENERATOR_NAME), str(run / CONFIG_NAME)
     root = yaml.safe_load(Path(config).read_text())["data"]["root"]
     (tmp / "empty.pth").write_bytes(b"")
+    photos = tmp / "photos"  # one person in one photo: BlazePose runs, then too few images
+    photos.mkdir()
+    shutil.copy(photo, photos)
     return {
         "export_savedmodel.py": ["--run", str(run), "--out", str(tmp / "export")],
         "tools/convert_torch_checkpoint.py": [str(tmp / "empty.pth"), "--out", str(tmp / "c")],
@@ -209,6 +213,7 @@ def cheap_commands(run: Path, photo: Path, weights: Path, tmp: Path) -> dict:
             str(tmp / "generated"),
         ],
         "tools/keypoints.py": [str(photo)],
+        "tools/make_dataset.py": [str(photos), str(tmp / "made"), "--quiet"],
         "tools/make_synthetic_dataset.py": ["--preview", str(tmp / "preview.png")],
         "tools/prepare_deepfashion.py": [
             "--images",
