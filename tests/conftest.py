@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.environment import missing
+
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 
 
@@ -78,13 +80,6 @@ STREET_VIDEO_HOWTO = (
 )
 
 
-def _missing(message: str):
-    """Skip a test for a file a developer may not have; on CI, where .ci/run fetches it, fail."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{message} (.ci/run should have fetched it)")
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="session")
 def pose_models_dir() -> Path:
     from dptn_tf.files.weight_files import (
@@ -96,9 +91,9 @@ def pose_models_dir() -> Path:
     try:
         folders = {find_weight_file(f).parent for f in (BLAZEPOSE_DETECTOR, BLAZEPOSE_LANDMARKS)}
     except FileNotFoundError:
-        _missing("BlazePose model files not found: run python tools/fetch_pose_models.py")
+        missing("BlazePose model files not found: run python tools/fetch_pose_models.py")
     if len(folders) != 1:
-        _missing(f"the two BlazePose model files are in different folders: {sorted(folders)}")
+        missing(f"the two BlazePose model files are in different folders: {sorted(folders)}")
     return folders.pop()
 
 
@@ -127,9 +122,7 @@ def nobody_photo(tmp_path_factory) -> Path:
 def full_body_photo(tmp_path_factory) -> Path:
     wheel = Path(os.environ.get("DPTN_TEST_PHOTOS", REPO / "build" / "test-photos")) / PHOTO_WHEEL
     if not wheel.is_file():
-        _missing(
-            f"{wheel} not found: pip download --no-deps ultralytics==8.4.190 -d {wheel.parent}"
-        )
+        missing(f"{wheel} not found: pip download --no-deps ultralytics==8.4.190 -d {wheel.parent}")
     with zipfile.ZipFile(wheel) as archive:
         data = archive.read(FULL_BODY_MEMBER)
     assert hashlib.sha256(data).hexdigest() == FULL_BODY_SHA256, f"{wheel}: another bus.jpg"
@@ -145,7 +138,7 @@ def street_video() -> Path:
     folder = Path(os.environ.get("DPTN_TEST_VIDEOS", REPO / "build" / "test-videos"))
     path = folder / STREET_VIDEO
     if not path.is_file():
-        _missing(f"{path} not found: {STREET_VIDEO_HOWTO.format(folder=folder)}")
+        missing(f"{path} not found: {STREET_VIDEO_HOWTO.format(folder=folder)}")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert digest == STREET_VIDEO_SHA256, f"{path}: another vtest.avi"
     return path

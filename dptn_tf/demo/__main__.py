@@ -4,6 +4,7 @@
     dptn-demo --generator converted/generator.keras --config configs/fashion.yaml
     dptn-demo --saved-model exports/dptn/1 --annotations data/fashion/fasion-annotation-test.csv
     dptn-demo --serving-url http://localhost:8501/v1/models/dptn
+    dptn-demo --site site/            # a site of export_savedmodel.py --format web
 
 It prints the page's local URL. The gallery's poses come from a PATN annotation CSV, by default
 the test split of the run's data set; they must be in the model's frame (`data.old_size`).
@@ -14,6 +15,8 @@ import sys
 from pathlib import Path
 
 from dptn_tf.console import add_verbose_flag, image_size, quiet_tensorflow
+
+DEMO_PORT, SITE_PORT = 7860, 8000
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -32,6 +35,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--serving-url",
         metavar="URL",
         help="a model on TF Serving's REST API, e.g. http://localhost:8501/v1/models/dptn",
+    )
+    model.add_argument(
+        "--site",
+        type=Path,
+        help="serve an exported web site (export_savedmodel.py --format web): the models run "
+        "in the visitor's browser",
     )
     parser.add_argument("--config", type=Path, help="YAML config of --generator")
     parser.add_argument(
@@ -53,7 +62,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1, this machine only)",
     )
-    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument(
+        "--port", type=int, help=f"port (default {DEMO_PORT}; {SITE_PORT} with --site)"
+    )
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -71,6 +82,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.site:
+        return serve_site(args)
     quiet_tensorflow(args.verbose)
     from dptn_tf.demo.app import build_page, load_demo
     from dptn_tf.serving.rest_client import ServingError
@@ -82,10 +95,36 @@ def main(argv=None) -> int:
         return 1
     page = build_page(demo).queue(default_concurrency_limit=args.concurrency)
     _, url, _ = page.launch(
-        quiet=True, prevent_thread_lock=True, **demo.launch_options(args.host, args.port)
+        quiet=True,
+        prevent_thread_lock=True,
+        **demo.launch_options(args.host, args.port or DEMO_PORT),
     )
     print(f"dptn-demo: open {url} (Ctrl+C stops it)", flush=True)
     page.block_thread()
+    return 0
+
+
+def serve_site(args) -> int:
+    """`--site`: the folder's static files with the cross-origin isolation headers."""
+    from dptn_tf.demo.site_server import ISOLATION_HEADERS, site_server
+
+    port = args.port or SITE_PORT
+    try:
+        server = site_server(args.site, args.host, port)
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    host, port = server.server_address[:2]
+    print(
+        f"dptn-demo: open http://{host}:{port}/ (the site {args.site}, with the "
+        f"{len(ISOLATION_HEADERS)} cross-origin isolation headers that threads need; "
+        "Ctrl+C stops it)",
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

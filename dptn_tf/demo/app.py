@@ -20,12 +20,11 @@ from dptn_tf.data import read_annotations
 from dptn_tf.inference.photo_transfer import placed_in_frame, transfer_found
 from dptn_tf.inference.tensorflow_models import GeneratorModel, SavedModel, attention_in_source
 from dptn_tf.pose import (
-    JOINT_COLORS,
     JOINT_NAMES,
-    LIMBS,
     MISSING,
     NUM_JOINTS,
     BlazePose,
+    editor_skeleton,
     read_photo,
     resize_uint8,
 )
@@ -119,20 +118,6 @@ class PoseTransferDemo:
             f"Model: {kind}, frame {self.frame[0]}x{self.frame[1]}; gallery: {gallery}; "
             f"{attention}."
         )
-
-    def skeleton_data(self) -> dict:
-        """What the joint editor draws with: the frame, joints, limbs, colours, mirror pairs."""
-        index = {name: i for i, name in enumerate(JOINT_NAMES)}
-        mirror = [
-            (i, index["L" + name[1:]]) for i, name in enumerate(JOINT_NAMES) if name.startswith("R")
-        ]
-        return {
-            "frame": list(self.frame),
-            "names": list(JOINT_NAMES),
-            "limbs": LIMBS,
-            "colors": [f"rgb{tuple(c)}" for c in JOINT_COLORS],
-            "mirror": mirror,
-        }
 
     def gallery_pictures(self) -> list:
         return [(draw_skeleton(pose, self.frame, radius=2), name) for name, pose in self.gallery]
@@ -232,10 +217,11 @@ class PoseTransferDemo:
         return pose
 
     def launch_options(self, host: str, port: int) -> dict:
-        script = resources.files("dptn_tf.demo").joinpath("joint_editor.js").read_text()
+        editor = resources.files("dptn_tf.web").joinpath("joint_editor.js").read_text()
+        glue = resources.files("dptn_tf.demo").joinpath("editor_glue.js").read_text()
         head = (
-            f"<script>window.DPTN_SKELETON = {json.dumps(self.skeleton_data())};</script>"
-            f"<script>{script}</script>"
+            f"<script>window.DPTN_SKELETON = {json.dumps(editor_skeleton(self.frame))};</script>"
+            f"<script>{editor}</script><script>{glue}</script>"
         )
         return {
             "server_name": host,
@@ -331,6 +317,8 @@ def build_page(demo: PoseTransferDemo):
                 )
                 with gr.Row():
                     from_source = gr.Button("Start from my pose", size="sm")
+                    undo = gr.Button("Undo", size="sm", elem_id="dptn-undo")
+                    redo = gr.Button("Redo", size="sm", elem_id="dptn-redo")
                     mirror = gr.Button("Mirror", size="sm", elem_id="dptn-mirror")
                     reset = gr.Button("Reset", size="sm", elem_id="dptn-reset")
                 target_pose = gr.Textbox(
@@ -396,6 +384,8 @@ def build_page(demo: PoseTransferDemo):
         ).then(None, [target_pose], None, js=load_editor)
         mirror.click(None, None, None, js="() => { window.dptnJointEditor.mirror(); }")
         reset.click(None, None, None, js="() => { window.dptnJointEditor.reset(); }")
+        undo.click(None, None, None, js="() => { window.dptnJointEditor.undo(); }")
+        redo.click(None, None, None, js="() => { window.dptnJointEditor.redo(); }")
         target_pose.blur(None, [target_pose], None, js=load_editor)
 
         generate.click(

@@ -25,6 +25,7 @@ as a SavedModel version is (`dptn_tf.export.savedmodel.write_version`).
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -118,16 +119,23 @@ def litert_models(generator: keras.Model, data: DataConfig) -> dict[str, bytes]:
     return models
 
 
-def onnx_models(generator: keras.Model, data: DataConfig) -> dict[str, bytes]:
-    """{variant: .onnx model} of `FILES["onnx"]` (tf2onnx, `pip install -e ".[export-onnx]"`)."""
+def onnx_models(generator: keras.Model, data: DataConfig, float64: bool = True) -> dict[str, bytes]:
+    """{variant: .onnx model} of `FILES["onnx"]` (tf2onnx, `pip install -e ".[export-onnx]"`).
+
+    `float64=False` computes the heatmaps and the PTM's norm in float32, as LiteRT's graph
+    does, for ONNX Runtime Web, which has no float64 kernels."""
     try:
         import tf2onnx
     except ImportError:
         raise ImportError(
             'the ONNX export needs tf2onnx: pip install -e ".[export-onnx]"'
         ) from None
-    function = portable_function(generator, data)
-    model, _ = tf2onnx.convert.from_function(function, function.input_signature, opset=ONNX_OPSET)
+    generator = as_inference_generator(generator)
+    function = portable_function(generator, data, tf.float64 if float64 else tf.float32)
+    with contextlib.nullcontext() if float64 else float32_norms(generator):
+        model, _ = tf2onnx.convert.from_function(
+            function, function.input_signature, opset=ONNX_OPSET
+        )
     return {"float32": model.SerializeToString()}
 
 

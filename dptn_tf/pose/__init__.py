@@ -31,6 +31,7 @@ from dptn_tf.pose.skeleton import (
     NUM_JOINTS,
     NoPersonFound,
     check_keypoints,
+    editor_skeleton,
 )
 
 _NEEDS_TENSORFLOW = {"keypoints_to_heatmaps": "heatmaps", "scale_keypoints": "heatmaps"}
@@ -57,6 +58,7 @@ __all__ = [
     "Window",
     "blazepose_to_coco18",
     "check_keypoints",
+    "editor_skeleton",
     "keypoints_to_heatmaps",
     "openpose_to_coco18",
     "person_window",

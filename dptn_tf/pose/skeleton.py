@@ -35,6 +35,22 @@ JOINT_COLORS = (
 LIMB_COLORS = tuple(JOINT_COLORS[i % NUM_JOINTS] for i in range(len(LIMBS)))
 
 
+def editor_skeleton(frame) -> dict:
+    """What the joint editor (`dptn_tf/web/joint_editor.js`) draws with, as JSON: the frame,
+    joint names, limbs, colours, and the (right, left) pairs that mirroring swaps."""
+    index = {name: i for i, name in enumerate(JOINT_NAMES)}
+    mirror = [
+        [i, index["L" + name[1:]]] for i, name in enumerate(JOINT_NAMES) if name.startswith("R")
+    ]
+    return {
+        "frame": [int(s) for s in frame],
+        "names": list(JOINT_NAMES),
+        "limbs": [list(limb) for limb in LIMBS],
+        "colors": [f"rgb{tuple(c)}" for c in JOINT_COLORS],
+        "mirror": mirror,
+    }
+
+
 class NoPersonFound(ValueError):
     """A photo or a pose file with no person in it; the message names the file or the stage."""
 

@@ -8,7 +8,6 @@ so; on CI (`$CI` set), where `.ci/run` installs them, they fail instead.
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import yaml
 
 from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME
 from dptn_tf.models import build_generator
+from helpers.environment import free_port, missing
 from helpers.training import TINY_GENERATOR
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,13 +34,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def missing(message: str):
-    """Skip for what a developer may lack; fail on CI, where .ci/run installs it."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{message} (.ci/run should have installed it)")
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
@@ -75,12 +68,6 @@ def demo_run(tmp_path_factory, synthetic_root, synthetic_settings) -> Path:
         )
     )
     return run
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,7 @@ def test_photo_gallery_pose_drag_and_a_bad_file(demo_server, browser, full_body_
     first_image = _result_bytes(page)
 
     wrist = page.locator('#dptn-joint-editor circle[data-joint="4"]')
+    wrist.scroll_into_view_if_needed()
     box = wrist.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
@@ -62,6 +63,10 @@ def test_photo_gallery_pose_drag_and_a_bad_file(demo_server, browser, full_body_
     page.click("#dptn-mirror")
     mirrored = json.loads(joints.input_value())
     assert mirrored[4] == [-1, -1] and mirrored[7][0] == dragged[4][0]  # left and right swapped
+    page.click("#dptn-undo")  # the shared editor's history (dptn_tf/web/joint_editor.js)
+    assert json.loads(joints.input_value())[7] == [-1, -1]
+    page.click("#dptn-redo")
+    assert json.loads(joints.input_value()) == mirrored
     page.click("#dptn-reset")
     page.locator("#dptn-joint-editor circle").first.wait_for()
 

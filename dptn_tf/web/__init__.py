@@ -1,0 +1,5 @@
+"""The exported web site's page (`dptn_tf.export.web` copies these files into it) and the
+joint editor it shares with the Gradio demo; `dptn-demo --site` serves a site
+(`dptn_tf.demo.site_server`)."""
+
+SITE_JSON = "site.json"  # what marks a folder as an exported site
