@@ -13,6 +13,7 @@ in float32 and int8. The server side is `PoseTransferDemo.generate` on TensorFlo
 (`benchmarks/demo_latency.py`'s measure), every core.
 
     python benchmarks/web_page.py --photo bus.jpg [--repeats 5] [--weights] [--webgpu-swiftshader]
+        [--sizes 128x64 256x176]
 
 Needs npm and Debian's chromium (as the tests do). Medians and best runs are printed.
 """
@@ -99,6 +100,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--weights", action="store_true", help="also float32 and int8 weights")
     parser.add_argument("--webgpu-swiftshader", action="store_true")
+    parser.add_argument(
+        "--sizes", nargs="+", choices=sorted(MODELS), default=list(MODELS), help="which models"
+    )
     args = parser.parse_args()
     from dptn_tf.console import quiet_tensorflow
 
@@ -119,7 +123,8 @@ def main() -> None:
         flags += ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"]
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        for size, config in MODELS.items():
+        for size in args.sizes:
+            config = MODELS[size]
             run = folder / f"run-{size}"
             run.mkdir()
             keras.utils.set_random_seed(0)

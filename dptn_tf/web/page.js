@@ -166,9 +166,9 @@ function download(name, text) {
 
 async function onImport(file) {
   try {
-    const pose = window.DptnJointEditor.fromOpenPose(JSON.parse(await file.text()));
-    const [height, width] = page.site.skeleton.frame;
     const json = JSON.parse(await file.text());
+    const pose = window.DptnJointEditor.fromOpenPose(json);
+    const [height, width] = page.site.skeleton.frame;
     const sameFrame = json.canvas_height === height && json.canvas_width === width;
     // A pose drawn on another canvas is placed in the frame around its person.
     const { placedInFrame } = await import("./pose_pipeline.js");

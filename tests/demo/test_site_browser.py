@@ -163,14 +163,17 @@ def test_photo_to_result_as_python_computes_it(site, site_url, browser, full_bod
     assert dragged[4] != first["target"][4] and dragged[:4] == first["target"][:4]
     second = _generate(page)
     assert second["target"] == dragged
+    screenshot = os.environ.get("DPTN_SITE_SCREENSHOT")
+    if screenshot:
+        page.screenshot(path=screenshot, full_page=True)
     assert np.abs(second["image"].astype(int) - first["image"]).mean() > 0.1
     page.click("#undo")
     assert _editor_pose(page) == first["target"]
     page.click("#redo")
     assert _editor_pose(page) == dragged
-    page.locator('#editor circle[data-joint="7"]').dblclick()
+    page.locator('#editor circle[data-joint="4"]').dblclick()  # the dragged joint, present
     hidden = _editor_pose(page)
-    assert hidden[7] == [-1, -1]
+    assert hidden[4] == [-1, -1] and hidden[:4] == dragged[:4]
 
     # OpenPose JSON out, read by the library as tools/keypoints.py reads it, and in again.
     with page.expect_download() as download:
@@ -184,6 +187,14 @@ def test_photo_to_result_as_python_computes_it(site, site_url, browser, full_bod
     _status(page, "pose_keypoints.json")
     assert _editor_pose(page) == hidden
 
+    # A second photo's pose, in the frame, its window drawn behind the skeleton.
+    page.set_input_files("#pose-file", full_body_photo)
+    _status(page, "from the photo")
+    assert page.locator("#editor svg image").count() == 1
+    np.testing.assert_allclose(
+        _editor_pose(page), np.round(window.keypoints_in(source, model.frame), 1), atol=0.051
+    )
+
     # A file that is no image: a message, and the page still answers.
     not_a_photo = tmp_path / "notes.jpg"
     not_a_photo.write_text("this is not a photo")
@@ -191,9 +202,6 @@ def test_photo_to_result_as_python_computes_it(site, site_url, browser, full_bod
     _status(page, "not an image the browser can read")
     again = _generate(page)
     assert again["source"] == first["source"]
-    screenshot = os.environ.get("DPTN_SITE_SCREENSHOT")
-    if screenshot:
-        page.screenshot(path=screenshot, full_page=True)
     assert outside == [] and errors == []
     page.context.close()
 
