@@ -2,8 +2,10 @@
 real browser (Debian's chromium under Playwright) that may reach nothing but loopback: a photo
 and a gallery pose give the result the Python ONNX path gives on the same keypoints; the page's
 BlazePose finds the keypoints `dptn_tf.pose.BlazePose` finds; a dragged joint changes the result;
-undo and redo; an OpenPose JSON out and in again; a file that is no image. Then a host without
-the cross-origin isolation headers (one thread, said in the page), and the export's refusals.
+undo and redo; an OpenPose JSON out and in again; a file that is no image. Then the resize against
+Pillow's, a host without the cross-origin isolation headers (one thread, said in the page), the
+export's refusals, and the site's models against the library's (the Keras generator, the TF
+Lite BlazePose).
 `DPTN_SITE_SCREENSHOT=path.png` keeps the page's picture (the README's docs/images/site.png).
 """
 
@@ -25,6 +27,9 @@ from helpers.environment import free_port, missing
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_MS = 120_000
 LOOPBACK = "http://127.0.0.1:"
+# The BlazePose outputs the page reads (pose_pipeline.js): boxes, scores; landmarks, presence,
+# heatmaps.
+USED_OUTPUTS = {(1, 2254, 12), (1, 2254, 1), (1, 195), (1, 1), (1, 64, 64, 39)}
 
 
 @pytest.fixture(scope="session")
@@ -262,3 +267,42 @@ def test_export_and_server_refuse_what_is_not_a_site(demo_run, tmp_path):
         text=True,
     )
     assert served.returncode == 1 and "not an exported web site (no site.json" in served.stderr
+
+
+def test_the_site_models_are_the_library_models(site, demo_run, pose_models_dir, full_body_photo):
+    """The site's generator (float32 heatmaps and norm, float16 weights) against the Keras
+    generator it was exported from, and its BlazePose models against the TF Lite files."""
+    from ai_edge_litert.interpreter import Interpreter
+    from onnxruntime import InferenceSession
+
+    from dptn_tf.inference.tensorflow_models import GeneratorModel
+
+    photo = read_photo(full_body_photo)
+    keras_model = GeneratorModel(demo_run / "generator.keras", demo_run / "config.yaml")
+    onnx_model = PortableModel(site / "models" / "generator.onnx")
+    source = BlazePose(pose_models_dir).keypoints(photo)
+    window = person_window(source, keras_model.frame, photo.shape[:2])
+    crop, keypoints = window.crop(photo), window.keypoints_in(source)
+    target = np.flip(window.keypoints_in(source, keras_model.frame), axis=0).copy()
+    results = [m(crop, keypoints, target).astype(int) for m in (keras_model, onnx_model)]
+    assert np.abs(results[0] - results[1]).mean() <= 1.0
+
+    rng = np.random.default_rng(0)
+    for name in ("pose_detection", "pose_landmark_full"):
+        interpreter = Interpreter(model_path=str(pose_models_dir / f"{name}.tflite"))
+        interpreter.allocate_tensors()
+        details = interpreter.get_input_details()[0]
+        tensor = rng.uniform(-1, 1, details["shape"]).astype(np.float32)
+        interpreter.set_tensor(details["index"], tensor)
+        interpreter.invoke()
+        expected = {
+            tuple(d["shape"]): interpreter.get_tensor(d["index"])
+            for d in interpreter.get_output_details()
+        }
+        session = InferenceSession(str(site / "models" / f"{name}.onnx"))
+        for output in session.run(None, {session.get_inputs()[0].name: tensor}):
+            if output.shape not in USED_OUTPUTS:  # the segmentation mask, world landmarks
+                continue
+            reference = expected[output.shape]
+            scale = max(np.abs(reference).max(), 1e-6)
+            assert np.abs(output - reference).max() <= 1e-4 * scale + 1e-6, (name, output.shape)
