@@ -8,6 +8,8 @@ import json
 import os
 from pathlib import Path
 
+from helpers.browser import drag
+
 TIMEOUT_MS = 60_000
 
 
@@ -45,14 +47,9 @@ def test_photo_gallery_pose_drag_and_a_bad_file(demo_server, browser, full_body_
     page.locator("#dptn-status").get_by_text("Generated in").wait_for()
     first_image = _result_bytes(page)
 
-    wrist = page.locator('#dptn-joint-editor circle[data-joint="4"]')
-    wrist.scroll_into_view_if_needed()
-    box = wrist.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 40, y - 60, steps=8)
-    page.mouse.up()
+    drag(
+        page, page.locator('#dptn-joint-editor circle[data-joint="4"]'), 40, -60
+    )  # the right wrist
     _generate(page, first)
     assert _result_bytes(page) != first_image, "dragging a joint did not change the result"
 

@@ -22,6 +22,7 @@ import pytest
 
 from dptn_tf.inference.litert_onnx_models import PortableModel
 from dptn_tf.pose import BlazePose, person_window, read_openpose_json, read_photo, resize_uint8
+from helpers.browser import drag
 from helpers.environment import free_port, missing
 
 REPO = Path(__file__).resolve().parents[2]
@@ -156,14 +157,7 @@ def test_photo_to_result_as_python_computes_it(site, site_url, browser, full_bod
     assert np.median(error) <= 0.03 * height, f"median {np.median(error):.2f} px of {height:.0f}"
 
     # A dragged joint changes the result; undo and redo walk the history.
-    wrist = page.locator('#editor circle[data-joint="4"]')
-    wrist.scroll_into_view_if_needed()
-    box = wrist.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 25, y - 40, steps=8)
-    page.mouse.up()
+    drag(page, page.locator('#editor circle[data-joint="4"]'), 25, -40)  # the right wrist
     dragged = _editor_pose(page)
     assert dragged[4] != first["target"][4] and dragged[:4] == first["target"][:4]
     second = _generate(page)
