@@ -144,7 +144,7 @@ def _export_web(generator, args, data, config_path):
         root = resolve_relative(data.root, config_path)
         test_split = Path(root) / f"{data.prefix}-annotation-test.csv"
         annotations = test_split if test_split.is_file() else None
-    gallery = read_annotations(annotations) if annotations else {}
+    gallery = read_annotations(annotations, data.old_size) if annotations else {}
     onnx_generator = onnx_models(generator, data, float64=False)["float32"]
     return export_site(onnx_generator, args.out, data, gallery, args.weights, args.weights_dir)
 

@@ -1,7 +1,8 @@
 """Serve an exported web site (`export_savedmodel.py --format web`) on this machine.
 
-Static files, with the two cross-origin isolation headers (`Cross-Origin-Opener-Policy:
-same-origin`, `Cross-Origin-Embedder-Policy: require-corp`) without which a browser gives a page
+Static files, with the cross-origin isolation headers (`Cross-Origin-Opener-Policy:
+same-origin` and `Cross-Origin-Embedder-Policy: require-corp`, and the `Cross-Origin-Resource-
+Policy` of each file) without which a browser gives a page
 no shared memory, so ONNX Runtime Web runs on one thread. Any static host works; one that does
 not send them gets a one-thread page, which says so.
 """

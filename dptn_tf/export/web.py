@@ -166,12 +166,17 @@ def copy_npm_files(package: str, version: str, files, target: Path) -> None:
             raise FileNotFoundError(
                 f"npm pack {package}@{version} failed: {done.stderr.strip()[-500:]}"
             )
-        [archive] = Path(folder).glob("*.tgz")
+        archive = Path(folder) / f"{package}-{version}.tgz"
         with tarfile.open(archive) as tar:
             # package.json names the version and the licence (MIT), which has no file of its own.
             for name in (*files, "package.json"):
                 member = "package/" + (name if name == "package.json" else f"dist/{name}")
-                (target / name).write_bytes(tar.extractfile(member).read())
+                try:
+                    (target / name).write_bytes(tar.extractfile(member).read())
+                except KeyError:
+                    raise FileNotFoundError(
+                        f"{package}@{version} from npm has no {member}"
+                    ) from None
 
 
 def check_site_target(out: str | os.PathLike) -> Path:
@@ -191,7 +196,8 @@ def export_site(
     weights_dir=None,
 ) -> Path:
     """Write the site (see the module's docstring) to `out`, whole: it is built in a temporary
-    sibling folder and renamed into place, replacing an earlier site there.
+    sibling folder and renamed into place, replacing an earlier site there; the temporary folder
+    a killed export left is deleted at the next export of that site.
 
     `onnx_generator` is the float32 ONNX export (`litert_onnx.onnx_models`), `gallery` the
     poses `{image name: [18, 2]}` in the frame, of which the first `GALLERY_SIZE` by name go in.
@@ -200,6 +206,9 @@ def export_site(
         raise ValueError(f"weights: expected one of {WEIGHTS}, got {weights!r}")
     out = check_site_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    # What a killed export of this site left (one export of a site at a time).
+    for leftover in out.parent.glob(f".{out.name}.tmp-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
     built = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         (built / "models").mkdir()

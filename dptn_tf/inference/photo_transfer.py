@@ -10,6 +10,7 @@ ONNX path runs where it is not installed; `tools/transfer.py` is the command lin
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,8 @@ def pose_in_frame(spec: str, frame, extractor, visibility: float) -> np.ndarray:
     path = Path(spec)
     if path.suffix.lower() in PHOTO_SUFFIXES + (".json",) and path.is_file():
         if path.suffix.lower() == ".json":
-            return placed_in_frame(read_openpose_json(path), frame)
+            keypoints = read_openpose_json(path)
+            return keypoints if drawn_in_frame(path, frame) else placed_in_frame(keypoints, frame)
         photo = read_photo(path)
         return placed_in_frame(extractor.keypoints(photo, visibility, spec), frame, photo.shape[:2])
     fields = spec.split(":")
@@ -45,6 +47,16 @@ def pose_in_frame(spec: str, frame, extractor, visibility: float) -> np.ndarray:
             "TensorFlow; give a photo or an OpenPose .json file"
         ) from None
     return parse_keypoints(fields[-2], fields[-1], where="--pose").astype(np.float64)
+
+
+def drawn_in_frame(path: Path, frame) -> bool:
+    """Whether an OpenPose JSON file says it was drawn on a canvas of the frame's size (the
+    joint editors' `canvas_height`, `canvas_width`): its pose is then already in the frame."""
+    try:
+        canvas = json.loads(path.read_text())
+        return [canvas.get("canvas_height"), canvas.get("canvas_width")] == list(frame)
+    except (ValueError, AttributeError):
+        return False
 
 
 def placed_in_frame(keypoints, frame, photo_size=None) -> np.ndarray:

@@ -92,7 +92,8 @@
         [this.points[right], this.points[left]] = [this.points[left], this.points[right]];
         [this.missing[right], this.missing[left]] = [this.missing[left], this.missing[right]];
       }
-      this.points = this.points.map(([y, x], i) => (this.missing[i] ? [y, x] : [y, width - 1 - x]));
+      const flip = (x) => Math.min(Math.max(width - 1 - x, 0), width - 1);
+      this.points = this.points.map(([y, x]) => [y, flip(x)]);
       this.update();
       this.onChange(this.pose());
     }
@@ -121,7 +122,7 @@
     }
 
     // OpenPose's JSON (COCO-18 or BODY_25, its most confident person) -> the pose, in the
-    // frame's pixels; `reframe(pose)` places a pose of another canvas in the frame.
+    // file's pixels (the page places a pose of another canvas in the frame).
     static fromOpenPose(json, frameJoints = 18) {
       const people = json && Array.isArray(json.people) ? json.people : null;
       if (!people) throw new Error('not an OpenPose JSON file (expected {"people": [...]})');
@@ -189,9 +190,10 @@
           "stroke-width": radius / 3 }, svg);
         circle.dataset.joint = i;
         this.element("title", {}, circle).textContent = name;
+        let before = null; // the pose as the press found it: history, if the joint moves
         circle.addEventListener("pointerdown", (event) => {
           circle.setPointerCapture(event.pointerId);
-          this.remember();
+          before = this.snapshot();
           event.preventDefault();
         });
         circle.addEventListener("pointermove", (event) => {
@@ -200,14 +202,19 @@
           this.missing[i] = false;
           this.update();
         });
-        circle.addEventListener("pointerup", (event) => {
-          circle.releasePointerCapture(event.pointerId);
-          const before = this.history[this.history.length - 1];
+        const release = (event) => {
+          if (circle.hasPointerCapture(event.pointerId)) circle.releasePointerCapture(event.pointerId);
           const moved = before && (before.points[i][0] !== this.points[i][0]
             || before.points[i][1] !== this.points[i][1] || before.missing[i] !== this.missing[i]);
-          if (!moved) this.history.pop(); // a click, or the first half of a double-click
-          else this.onChange(this.pose());
-        });
+          if (moved) { // not a click, nor the first half of a double-click
+            this.history.push(before);
+            this.future = [];
+            this.onChange(this.pose());
+          }
+          before = null;
+        };
+        circle.addEventListener("pointerup", release);
+        circle.addEventListener("pointercancel", release);
         circle.addEventListener("dblclick", () => this.toggle(i));
         return circle;
       });

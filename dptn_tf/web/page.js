@@ -16,6 +16,13 @@ worker.onmessage = ({ data }) => {
   if (data.ok) resolve(data.result);
   else reject(new Error(data.error));
 };
+// A worker that cannot start (its script or ONNX Runtime Web missing) answers nothing more.
+worker.onerror = (event) => {
+  const error = new Error(`the page's worker failed: ${event.message || "its script did not load"}`);
+  waiting.forEach(({ reject }) => reject(error));
+  waiting.clear();
+  say(error.message, true);
+};
 function call(type, message = {}) {
   return new Promise((resolve, reject) => {
     const id = nextId++;
@@ -172,7 +179,8 @@ async function onImport(file) {
     const sameFrame = json.canvas_height === height && json.canvas_width === width;
     // A pose drawn on another canvas is placed in the frame around its person.
     const { placedInFrame } = await import("./pose_pipeline.js");
-    editPose(sameFrame ? pose : placedInFrame(pose, [height, width]), null);
+    editPose(sameFrame ? pose : placedInFrame(pose, [height, width], null, page.site.margin),
+      null);
     say(`Target pose: ${file.name}.`);
   } catch (error) {
     say(`Import: ${file.name}: ${error instanceof SyntaxError ? "not JSON" : error.message}`, true);
@@ -180,6 +188,9 @@ async function onImport(file) {
 }
 
 async function startWebcam() {
+  if (!navigator.mediaDevices) {
+    return say("Webcam: the browser allows it only to a page on https or localhost.", true);
+  }
   try {
     const stream = await navigator.mediaDevices.getUserMedia({ video: true });
     $("camera").srcObject = stream;
@@ -241,8 +252,8 @@ async function start() {
   page.runtime = { ...loaded, isolated };
   $("runtime").textContent = `ONNX Runtime Web ${page.site.onnxruntime_web}, ${backend}, ` +
     `${threads} thread${threads > 1 ? "s" : ""}` + (isolated ? "."
-    : " (this host does not send the cross-origin isolation headers COOP/COEP, so one thread;" +
-      " dptn-demo --site serves them).");
+    : " (the page is not cross-origin isolated, so one thread: its host does not send the" +
+      " COOP/COEP headers, or it is not on https or localhost; dptn-demo --site sends them).");
   say("Give a photo of a person.");
   if (page.site.gallery.length) $("gallery").firstChild.click();
 }

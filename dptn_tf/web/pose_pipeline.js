@@ -35,6 +35,7 @@ function coefficients(inSize, outSize) {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = filterScale;
+  const inverse = 1 / filterScale; // Pillow multiplies by it, and the last bit counts
   const taps = [];
   for (let out = 0; out < outSize; out++) {
     const centre = (out + 0.5) * scale;
@@ -43,7 +44,7 @@ function coefficients(inSize, outSize) {
     const weights = [];
     let total = 0;
     for (let i = low; i < high; i++) {
-      const w = Math.max(0, 1 - Math.abs((i - centre + 0.5) / filterScale));
+      const w = Math.max(0, 1 - Math.abs((i - centre + 0.5) * inverse));
       weights.push(w);
       total += w;
     }
@@ -126,15 +127,15 @@ export function keypointsIn(window, keypoints, size = null) {
 }
 
 // A person's keypoints in a photo -> their pose in the frame (photo_transfer.placed_in_frame).
-export function placedInFrame(keypoints, frame, photoSize = null) {
-  return keypointsIn(personWindow(keypoints, frame, photoSize), keypoints, frame);
+export function placedInFrame(keypoints, frame, photoSize = null, margin = 0.15) {
+  return keypointsIn(personWindow(keypoints, frame, photoSize, margin), keypoints, frame);
 }
 
 // The generator's inputs for a photo, its keypoints and a target pose in the frame
 // (photo_transfer.transfer_found, then PortableModel.__call__): the source image at the
 // network's size and both poses as float32 [18, 2] in the frame.
-export function generatorInputs(photo, keypoints, frame, loadSize) {
-  const window = personWindow(keypoints, frame, [photo.height, photo.width]);
+export function generatorInputs(photo, keypoints, frame, loadSize, margin) {
+  const window = personWindow(keypoints, frame, [photo.height, photo.width], margin);
   const crop = cropWindow(photo, window);
   const inCrop = keypointsIn(window, keypoints);
   const scale = [frame[0] / crop.height, frame[1] / crop.width];

@@ -79,7 +79,7 @@ const handlers = {
     const found = keypoints || await pipeline.blazeposeKeypoints(image, runPose, name);
     const poseMs = performance.now() - started;
     const frame = site.skeleton.frame;
-    const window = pipeline.personWindow(found, frame, [image.height, image.width]);
+    const window = pipeline.personWindow(found, frame, [image.height, image.width], site.margin);
     const view = pipeline.resizeUint8(pipeline.cropWindow(image, window), frame[0], frame[1]);
     photos.set(key, { image, keypoints: found });
     return { keypoints: found, height: image.height, width: image.width, poseMs,
@@ -97,7 +97,8 @@ const handlers = {
       throw new Error(`target pose: joints outside the ${frame[0]}x${frame[1]} frame: ${outside}`);
     }
     const started = performance.now();
-    const inputs = pipeline.generatorInputs(photo.image, photo.keypoints, frame, site.load_size);
+    const inputs = pipeline.generatorInputs(photo.image, photo.keypoints, frame, site.load_size,
+      site.margin);
     const [height, width] = site.load_size;
     const feeds = {
       source_image: new ort.Tensor("uint8", inputs.image.data, [1, height, width, 3]),
@@ -110,11 +111,16 @@ const handlers = {
   },
 };
 
-onmessage = async ({ data }) => {
-  try {
-    const result = await handlers[data.type](data);
-    postMessage({ id: data.id, ok: true, result });
-  } catch (error) {
-    postMessage({ id: data.id, ok: false, error: error.message || String(error) });
-  }
+// One message at a time: a session runs one inference at a time (WebGPU refuses a second).
+let queue = Promise.resolve();
+onmessage = ({ data }) => {
+  queue = queue.then(async () => {
+    try {
+      if (!sessions && data.type !== "init") throw new Error("the models are still loading");
+      const result = await handlers[data.type](data);
+      postMessage({ id: data.id, ok: true, result });
+    } catch (error) {
+      postMessage({ id: data.id, ok: false, error: error.message || String(error) });
+    }
+  });
 };

@@ -131,7 +131,7 @@ def test_photo_to_result_as_python_computes_it(site, site_url, browser, full_bod
     page, outside, errors = _open(browser, site_url)
     runtime = page.evaluate("window.dptnPage.runtime")
     assert runtime["isolated"] and runtime["threads"] >= 1, runtime
-    assert "cross-origin isolation" not in page.inner_text("#runtime")
+    assert "not cross-origin isolated" not in page.inner_text("#runtime")
     page.set_input_files("#source-file", full_body_photo)
     _status(page, "found 18 of 18 joints")
     page.locator("#gallery canvas").nth(2).click()
@@ -169,6 +169,14 @@ def test_photo_to_result_as_python_computes_it(site, site_url, browser, full_bod
     page.click("#undo")
     assert _editor_pose(page) == first["target"]
     page.click("#redo")
+    assert _editor_pose(page) == dragged
+    page.click("#mirror")  # the person's right shoulder (2) becomes the left (5), turned over
+    mirrored = _editor_pose(page)
+    width = model.frame[1]
+    assert (
+        mirrored[5][0] == dragged[2][0] and abs(mirrored[5][1] - (width - 1 - dragged[2][1])) < 0.06
+    )
+    page.click("#undo")
     assert _editor_pose(page) == dragged
     page.locator('#editor circle[data-joint="4"]').dblclick()  # the dragged joint, present
     hidden = _editor_pose(page)
@@ -231,7 +239,7 @@ def test_a_host_without_isolation_headers_gets_one_thread(site, browser):
         page, outside, errors = _open(browser, url)
         runtime = page.evaluate("window.dptnPage.runtime")
         assert not runtime["isolated"] and runtime["threads"] == 1
-        assert "does not send the cross-origin isolation headers" in page.inner_text("#runtime")
+        assert "not cross-origin isolated, so one thread" in page.inner_text("#runtime")
         assert outside == [] and errors == []
         page.context.close()
     finally:

@@ -74,3 +74,21 @@ def test_files_that_are_not_a_pose_say_so(tmp_path, content, error, message):
     path.write_text(json.dumps(content))
     with pytest.raises(error, match=message):
         read_openpose_json(path)
+
+
+def test_a_pose_drawn_on_the_frames_canvas_stays_as_it_is(tmp_path):
+    """The web page's export (canvas of the frame's size) is already in the frame; OpenPose's
+    own output (no canvas) is placed in the frame around its person."""
+    from dptn_tf.inference.photo_transfer import placed_in_frame, pose_in_frame
+
+    rng = np.random.default_rng(0)
+    points = np.stack([rng.uniform(10, 250, 18), rng.uniform(10, 170, 18)], axis=-1)
+    people = {"people": [{"pose_keypoints_2d": _flat(points, np.ones(18))}]}
+    drawn = tmp_path / "drawn.json"
+    drawn.write_text(json.dumps({**people, "canvas_height": 256, "canvas_width": 176}))
+    np.testing.assert_allclose(pose_in_frame(str(drawn), (256, 176), None, 0.5), points)
+    found = tmp_path / "found.json"
+    found.write_text(json.dumps(people))
+    np.testing.assert_allclose(
+        pose_in_frame(str(found), (256, 176), None, 0.5), placed_in_frame(points, (256, 176))
+    )
