@@ -134,16 +134,15 @@ def _export_web(generator, args, data, config_path):
     from pathlib import Path
 
     from dptn_tf.config import resolve_relative
-    from dptn_tf.data import read_annotations
+    from dptn_tf.data import annotation_path, read_annotations
     from dptn_tf.export.litert_onnx import onnx_models
     from dptn_tf.export.web import check_site_target, export_site
 
     check_site_target(args.out)  # before the conversion, which takes a while
     annotations = args.annotations
     if annotations is None and config_path:
-        root = resolve_relative(data.root, config_path)
-        test_split = Path(root) / f"{data.prefix}-annotation-test.csv"
-        annotations = test_split if test_split.is_file() else None
+        test_split = annotation_path(resolve_relative(data.root, config_path), "test", data.prefix)
+        annotations = test_split if Path(test_split).is_file() else None
     gallery = read_annotations(annotations, data.old_size) if annotations else {}
     onnx_generator = onnx_models(generator, data, float64=False)["float32"]
     return export_site(onnx_generator, args.out, data, gallery, args.weights, args.weights_dir)

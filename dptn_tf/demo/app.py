@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from dptn_tf.config import CONFIG_NAME, GENERATOR_NAME, resolve_relative
-from dptn_tf.data import read_annotations
+from dptn_tf.data import annotation_path, read_annotations
 from dptn_tf.inference.photo_transfer import placed_in_frame, transfer_found
 from dptn_tf.inference.tensorflow_models import GeneratorModel, SavedModel, attention_in_source
 from dptn_tf.pose import (
@@ -31,8 +31,8 @@ from dptn_tf.pose import (
 from dptn_tf.pose.blazepose import VISIBILITY_THRESHOLD
 from dptn_tf.serving.rest_client import RestModel, ServingError
 from dptn_tf.visualization import draw_skeleton
+from dptn_tf.web import GALLERY_SIZE
 
-GALLERY_SIZE = 24  # poses shown from the annotation CSV (the first, by image name)
 DISPLAY_SIDE = 768  # photos are shown with their skeleton at most this large
 DISPLAY_HEIGHT = 256  # frame-sized pictures (skeleton, attention) are enlarged to this
 MAX_UPLOAD = "40mb"  # a 4096x4096 photo (the pixel limit) as PNG fits
@@ -59,7 +59,7 @@ def load_demo(args) -> "PoseTransferDemo":
         poses = read_annotations(annotations)
     elif isinstance(model, GeneratorModel):  # the test split of its data set, if it is here
         root = resolve_relative(model.data.root, model.config_path)
-        annotations = Path(root) / f"{model.data.prefix}-annotation-test.csv"
+        annotations = Path(annotation_path(root, "test", model.data.prefix))
         poses = read_annotations(annotations) if annotations.is_file() else {}
     return PoseTransferDemo(model, BlazePose(args.weights_dir), poses, str(annotations or ""))
 

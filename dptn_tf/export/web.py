@@ -44,7 +44,7 @@ from dptn_tf.files import weight_files
 from dptn_tf.files.atomic import replace_directory
 from dptn_tf.pose import editor_skeleton
 from dptn_tf.pose.framing import MARGIN
-from dptn_tf.web import SITE_JSON
+from dptn_tf.web import GALLERY_SIZE, SITE_JSON
 
 ORT_WEB = ("onnxruntime-web", "1.31.1")
 ORT_FILES = (
@@ -54,7 +54,6 @@ ORT_FILES = (
 )
 PAGE_FILES = ("index.html", "page.js", "worker.js", "pose_pipeline.js", "joint_editor.js")
 WEIGHTS = ("float32", "float16", "int8")
-GALLERY_SIZE = 24
 
 
 def float16_weights(model_bytes: bytes, min_size: int = 16) -> bytes:

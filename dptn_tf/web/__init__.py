@@ -4,3 +4,4 @@ joint editor it shares with the Gradio demo; `dptn-demo --site` serves a site
 files."""
 
 SITE_JSON = "site.json"  # what marks a folder as an exported site
+GALLERY_SIZE = 24  # poses a page shows from an annotation CSV (the first, by image name)

@@ -103,10 +103,9 @@ function editPose(pose, background) {
 
 // Events ----------------------------------------------------------------------------------
 
-async function readPhoto(file, name) {
+function readPhoto(blob, name) {
   say(`Finding the person in ${name}...`);
-  const found = await call("photo", { key: name, blob: file, name });
-  return found;
+  return call("photo", { key: name, blob, name });
 }
 
 async function onSource(blob, label) {
@@ -152,7 +151,7 @@ async function onGenerate() {
     canvas.height = height;
     canvas.getContext("2d").putImageData(new ImageData(result.rgba, width, height), 0, 0);
     const total = performance.now() - clicked;
-    page.last = { target, source: page.source.keypoints, rgba: Array.from(result.rgba),
+    page.last = { target, source: page.source.keypoints, rgba: result.rgba,
       generatorMs: result.ms, clickMs: total };
     $("timing").textContent = `${total.toFixed(0)} ms (generator ${result.ms.toFixed(0)} ms)`;
     say(`Generated in ${total.toFixed(0)} ms.`);

@@ -73,10 +73,10 @@ const handlers = {
 
   // A photo -> its person's keypoints (kept under `key` for generate) and, for the editor,
   // their pose in the frame and the person's window at the frame's size.
-  async photo({ key, blob, name, keypoints }) {
+  async photo({ key, blob, name }) {
     const image = await decode(blob, name);
     const started = performance.now();
-    const found = keypoints || await pipeline.blazeposeKeypoints(image, runPose, name);
+    const found = await pipeline.blazeposeKeypoints(image, runPose, name);
     const poseMs = performance.now() - started;
     const frame = site.skeleton.frame;
     const window = pipeline.personWindow(found, frame, [image.height, image.width], site.margin);

@@ -118,7 +118,7 @@ def _generate(page):
         "(before) => window.dptnPage.last && window.dptnPage.last.clickMs !== before",
         arg=before,
     )
-    last = page.evaluate("window.dptnPage.last")
+    last = page.evaluate("({...window.dptnPage.last, rgba: Array.from(window.dptnPage.last.rgba)})")
     last["image"] = np.asarray(last.pop("rgba"), np.uint8).reshape(-1, 4)[:, :3]
     return last
 
